@@ -1,0 +1,3 @@
+module datashare
+
+go 1.26.8

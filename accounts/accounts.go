@@ -1,0 +1,350 @@
+// Package accounts owns agencies, users and their API tokens: creating them,
+// who may do so, and turning a presented token into a user. Tokens are
+// random secrets of which only a SHA-256 digest is stored.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"datashare/errs"
+	"datashare/models"
+	"datashare/workflow"
+)
+
+// BootstrapAgency is the agency of the administrator created at first start.
+const BootstrapAgency = "GOVTECH"
+
+// MinTokenLength is the shortest token accepted for the bootstrap admin.
+const MinTokenLength = 32
+
+var agencyCode = regexp.MustCompile(`^[A-Z0-9]{2,16}$`)
+
+// Service manages agencies, users and tokens.
+type Service struct {
+	db  *models.DB
+	now func() time.Time
+}
+
+// NewService returns a Service over db; now is the clock.
+func NewService(db *models.DB, now func() time.Time) *Service {
+	return &Service{db: db, now: now}
+}
+
+// RolesOf parses a user's stored roles.
+func RolesOf(u models.User) []workflow.Role {
+	var out []workflow.Role
+	for _, r := range strings.Split(u.Roles, ",") {
+		if r != "" {
+			out = append(out, workflow.Role(r))
+		}
+	}
+	return out
+}
+
+// ActorOf is the user as the workflow rules see them.
+func ActorOf(u models.User) workflow.Actor {
+	return workflow.Actor{ID: u.ID, Agency: u.AgencyCode, Roles: RolesOf(u)}
+}
+
+func requireAdmin(caller workflow.Actor) error {
+	if !caller.Has(workflow.Admin) {
+		return errs.E(errs.Forbidden, "only an admin may do this")
+	}
+	return nil
+}
+
+// CreateAgency adds an agency. Errors: forbidden unless admin, invalid code
+// or name, conflict if the code exists.
+func (s *Service) CreateAgency(ctx context.Context, caller workflow.Actor, code, name string) (models.Agency, error) {
+	if err := requireAdmin(caller); err != nil {
+		return models.Agency{}, err
+	}
+	a := models.Agency{Code: strings.TrimSpace(code), Name: strings.TrimSpace(name), CreatedAt: s.now()}
+	if !agencyCode.MatchString(a.Code) {
+		return models.Agency{}, errs.Field("code", "agency code must be 2 to 16 upper-case letters or digits, like MOH")
+	}
+	if a.Name == "" || len(a.Name) > 200 {
+		return models.Agency{}, errs.Field("name", "agency name is required (at most 200 characters)")
+	}
+	if err := s.db.Conn(ctx).Create(&a).Error; err != nil {
+		if models.IsUniqueViolation(err) {
+			return models.Agency{}, errs.E(errs.Conflict, "agency %s already exists", a.Code)
+		}
+		return models.Agency{}, fmt.Errorf("create agency %s: %w", a.Code, err)
+	}
+	return a, nil
+}
+
+// EnsureAgency creates the agency if it does not exist.
+func (s *Service) EnsureAgency(ctx context.Context, code, name string) error {
+	var n int64
+	if err := s.db.Conn(ctx).Model(&models.Agency{}).Where("code = ?", code).Count(&n).Error; err != nil {
+		return fmt.Errorf("find agency %s: %w", code, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return s.db.Conn(ctx).Create(&models.Agency{Code: code, Name: name, CreatedAt: s.now()}).Error
+}
+
+// ListAgencies returns every agency ordered by code.
+func (s *Service) ListAgencies(ctx context.Context) ([]models.Agency, error) {
+	var out []models.Agency
+	err := s.db.Conn(ctx).Order("code").Find(&out).Error
+	return out, err
+}
+
+// NewUser is the input to CreateUser.
+type NewUser struct {
+	Email    string
+	Name     string
+	Agency   string
+	Roles    []string
+	Password *string
+}
+
+// CreateUser adds a user. Errors: forbidden unless admin; invalid email,
+// name, roles, unknown agency or a short password; conflict on a taken email.
+func (s *Service) CreateUser(ctx context.Context, caller workflow.Actor, in NewUser) (models.User, error) {
+	if err := requireAdmin(caller); err != nil {
+		return models.User{}, err
+	}
+	return s.createUser(ctx, in)
+}
+
+func (s *Service) createUser(ctx context.Context, in NewUser) (models.User, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(in.Email))
+	if err != nil || addr.Name != "" || addr.Address != strings.TrimSpace(in.Email) {
+		return models.User{}, errs.Field("email", "email must be a plain address like name@agency.gov.sg")
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" || len(name) > 200 {
+		return models.User{}, errs.Field("name", "name is required (at most 200 characters)")
+	}
+	if len(in.Roles) == 0 {
+		return models.User{}, errs.Field("roles", "at least one role is required: requester, approver, manager or admin")
+	}
+	var roles []string
+	for _, r := range in.Roles {
+		if !slices.Contains(workflow.Roles, workflow.Role(r)) {
+			return models.User{}, errs.Field("roles", "unknown role %q; roles are requester, approver, manager and admin", r)
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	sort.Strings(roles)
+	u := models.User{
+		Email:      strings.ToLower(addr.Address),
+		Name:       name,
+		AgencyCode: strings.TrimSpace(in.Agency),
+		Roles:      strings.Join(roles, ","),
+		CreatedAt:  s.now(),
+	}
+	if in.Password != nil {
+		if len(*in.Password) < 12 || len(*in.Password) > 72 {
+			return models.User{}, errs.Field("password", "password must be 12 to 72 characters")
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(*in.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return models.User{}, fmt.Errorf("hash password: %w", err)
+		}
+		hs := string(h)
+		u.PasswordHash = &hs
+	}
+	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.Agency{}).Where("code = ?", u.AgencyCode).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.Field("agency", "unknown agency %q", u.AgencyCode)
+		}
+		if err := tx.Create(&u).Error; err != nil {
+			if models.IsUniqueViolation(err) {
+				return errs.E(errs.Conflict, "a user with email %s already exists", u.Email)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return models.User{}, fmt.Errorf("create user %s: %w", u.Email, err)
+	}
+	return u, nil
+}
+
+// ListUsers returns every user; admins only.
+func (s *Service) ListUsers(ctx context.Context, caller workflow.Actor) ([]models.User, error) {
+	if err := requireAdmin(caller); err != nil {
+		return nil, err
+	}
+	var out []models.User
+	err := s.db.Conn(ctx).Order("id").Find(&out).Error
+	return out, err
+}
+
+// UserByEmail returns the user with that email, or not_found.
+func (s *Service) UserByEmail(ctx context.Context, email string) (models.User, error) {
+	var u models.User
+	err := s.db.Conn(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, errs.E(errs.NotFound, "no user with email %s", email)
+	}
+	return u, err
+}
+
+func hashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "dst_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// IssueToken creates a token for user userID and returns it with its secret,
+// which is never shown again. Errors: not_found for an unknown user,
+// forbidden unless the caller is that user or an admin, invalid name.
+func (s *Service) IssueToken(ctx context.Context, caller workflow.Actor, userID int64, name string) (models.Token, string, error) {
+	if caller.ID != userID && !caller.Has(workflow.Admin) {
+		return models.Token{}, "", errs.E(errs.Forbidden, "you may create tokens only for yourself")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return models.Token{}, "", errs.Field("name", "token name is required (at most 100 characters)")
+	}
+	var n int64
+	if err := s.db.Conn(ctx).Model(&models.User{}).Where("id = ?", userID).Count(&n).Error; err != nil {
+		return models.Token{}, "", err
+	}
+	if n == 0 {
+		return models.Token{}, "", errs.E(errs.NotFound, "user %d not found", userID)
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return models.Token{}, "", fmt.Errorf("issue token: %w", err)
+	}
+	t, err := s.storeToken(ctx, userID, name, secret)
+	return t, secret, err
+}
+
+func (s *Service) storeToken(ctx context.Context, userID int64, name, secret string) (models.Token, error) {
+	t := models.Token{UserID: userID, Name: name, Hash: hashToken(secret), CreatedAt: s.now()}
+	if err := s.db.Conn(ctx).Create(&t).Error; err != nil {
+		if models.IsUniqueViolation(err) {
+			return models.Token{}, errs.E(errs.Conflict, "that token is already in use")
+		}
+		return models.Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return t, nil
+}
+
+// RevokeToken deletes a token so that it stops working at once. Errors:
+// not_found for an unknown token or one the caller may not see; admins may
+// revoke any token, users their own.
+func (s *Service) RevokeToken(ctx context.Context, caller workflow.Actor, tokenID int64) error {
+	q := s.db.Conn(ctx).Where("id = ?", tokenID)
+	if !caller.Has(workflow.Admin) {
+		q = q.Where("user_id = ?", caller.ID)
+	}
+	res := q.Delete(&models.Token{})
+	if res.Error != nil {
+		return fmt.Errorf("revoke token %d: %w", tokenID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "token %d not found", tokenID)
+	}
+	return nil
+}
+
+// Authenticate returns the owner of the token secret, or unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, secret string) (models.User, error) {
+	var u models.User
+	if secret == "" {
+		return u, errs.E(errs.Unauthenticated, "missing API token")
+	}
+	err := s.db.Conn(ctx).
+		Joins("JOIN api_tokens ON api_tokens.user_id = users.id").
+		Where("api_tokens.hash = ?", hashToken(secret)).
+		Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, errs.E(errs.Unauthenticated, "unknown or revoked API token")
+	}
+	if err != nil {
+		return u, fmt.Errorf("authenticate: %w", err)
+	}
+	return u, nil
+}
+
+// Bootstrap creates the first administrator when none exists, in agency
+// GOVTECH (created if missing), with token as its API token. It does nothing
+// when an admin already exists and reports whether it created one.
+func (s *Service) Bootstrap(ctx context.Context, email, token string) (bool, error) {
+	if len(token) < MinTokenLength {
+		return false, fmt.Errorf("bootstrap admin: the token must be at least %d characters", MinTokenLength)
+	}
+	created := false
+	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.User{}).
+			Where("roles = ? OR roles LIKE ? OR roles LIKE ? OR roles LIKE ?", "admin", "admin,%", "%,admin", "%,admin,%").
+			Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := s.EnsureAgency(ctx, BootstrapAgency, "Government Technology Agency"); err != nil {
+			return err
+		}
+		u, err := s.createUser(ctx, NewUser{Email: email, Name: "Administrator", Agency: BootstrapAgency, Roles: []string{string(workflow.Admin)}})
+		if err != nil {
+			return err
+		}
+		if _, err := s.storeToken(ctx, u.ID, "bootstrap", token); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("bootstrap admin: %w", err)
+	}
+	return created, nil
+}
+
+// IssueDemoToken creates a fresh token for an existing user without the
+// caller checks; the demo seeder uses it to print working tokens.
+func (s *Service) IssueDemoToken(ctx context.Context, userID int64) (string, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	_, err = s.storeToken(ctx, userID, "demo", secret)
+	return secret, err
+}
+
+// CreateUserUnchecked adds a user without the admin check; for seeding.
+func (s *Service) CreateUserUnchecked(ctx context.Context, in NewUser) (models.User, error) {
+	return s.createUser(ctx, in)
+}

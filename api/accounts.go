@@ -1,0 +1,143 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"datashare/accounts"
+	"datashare/models"
+)
+
+type agencyJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type userJSON struct {
+	ID     int64    `json:"id"`
+	Email  string   `json:"email"`
+	Name   string   `json:"name"`
+	Agency string   `json:"agency"`
+	Roles  []string `json:"roles"`
+}
+
+func toUser(u models.User) userJSON {
+	roles := []string{}
+	for _, r := range accounts.RolesOf(u) {
+		roles = append(roles, string(r))
+	}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Agency: u.AgencyCode, Roles: roles}
+}
+
+type tokenJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func registerAccountRoutes(g *echo.Group, s *server) {
+	g.GET("/me", s.handleMe)
+	g.GET("/agencies", s.handleAgencyList)
+	g.POST("/agencies", s.handleAgencyCreate)
+	g.GET("/users", s.handleUserList)
+	g.POST("/users", s.handleUserCreate)
+	g.POST("/users/:user_id/tokens", s.handleTokenCreate)
+	g.DELETE("/tokens/:token_id", s.handleTokenDelete)
+}
+
+func (s *server) handleMe(c echo.Context) error {
+	return c.JSON(http.StatusOK, toUser(caller(c).user))
+}
+
+func (s *server) handleAgencyList(c echo.Context) error {
+	as, err := s.Accounts.ListAgencies(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := list[agencyJSON]{Items: []agencyJSON{}}
+	for _, a := range as {
+		out.Items = append(out.Items, agencyJSON{Code: a.Code, Name: a.Name})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *server) handleAgencyCreate(c echo.Context) error {
+	var in agencyJSON
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	a, err := s.Accounts.CreateAgency(c.Request().Context(), caller(c).actor, in.Code, in.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, agencyJSON{Code: a.Code, Name: a.Name})
+}
+
+func (s *server) handleUserList(c echo.Context) error {
+	us, err := s.Accounts.ListUsers(c.Request().Context(), caller(c).actor)
+	if err != nil {
+		return err
+	}
+	out := list[userJSON]{Items: []userJSON{}}
+	for _, u := range us {
+		out.Items = append(out.Items, toUser(u))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *server) handleUserCreate(c echo.Context) error {
+	var in struct {
+		Email    string   `json:"email"`
+		Name     string   `json:"name"`
+		Agency   string   `json:"agency"`
+		Roles    []string `json:"roles"`
+		Password *string  `json:"password"`
+	}
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	u, err := s.Accounts.CreateUser(c.Request().Context(), caller(c).actor, accounts.NewUser{
+		Email: in.Email, Name: in.Name, Agency: in.Agency, Roles: in.Roles, Password: in.Password,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toUser(u))
+}
+
+func (s *server) handleTokenCreate(c echo.Context) error {
+	id, err := pathID(c, "user_id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	t, secret, err := s.Accounts.IssueToken(c.Request().Context(), caller(c).actor, id, in.Name)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, tokenJSON{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt})
+}
+
+func (s *server) handleTokenDelete(c echo.Context) error {
+	id, err := pathID(c, "token_id")
+	if err != nil {
+		return err
+	}
+	if err := s.Accounts.RevokeToken(c.Request().Context(), caller(c).actor, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

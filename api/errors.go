@@ -1,0 +1,90 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"datashare/errs"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[errs.Code]int{
+	errs.Malformed:          http.StatusBadRequest,
+	errs.Unauthenticated:    http.StatusUnauthorized,
+	errs.Forbidden:          http.StatusForbidden,
+	errs.NotFound:           http.StatusNotFound,
+	errs.Conflict:           http.StatusConflict,
+	errs.PreconditionFailed: http.StatusPreconditionFailed,
+	errs.TooLarge:           http.StatusRequestEntityTooLarge,
+	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
+	errs.Invalid:            http.StatusUnprocessableEntity,
+	errs.Unavailable:        http.StatusServiceUnavailable,
+	errs.Internal:           http.StatusInternalServerError,
+}
+
+// codeOfStatus turns echo's own errors (routing, body limit) into codes.
+var codeOfStatus = map[int]errs.Code{
+	http.StatusBadRequest:            errs.Malformed,
+	http.StatusUnauthorized:          errs.Unauthenticated,
+	http.StatusForbidden:             errs.Forbidden,
+	http.StatusNotFound:              errs.NotFound,
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusRequestEntityTooLarge: errs.TooLarge,
+	http.StatusUnsupportedMediaType:  errs.UnsupportedMedia,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// handleError writes DESIGN.md's error body. Only internal errors are
+// logged here; their cause never reaches the client.
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var (
+		e      *errs.Error
+		he     *echo.HTTPError
+		status int
+		body   errorDetail
+	)
+	switch {
+	case errors.As(err, &e):
+		status = statusOf[e.Code]
+		body = errorDetail{Code: string(e.Code), Message: e.Message, Field: e.Field}
+	case errors.As(err, &he):
+		status = he.Code
+		code, ok := codeOfStatus[he.Code]
+		if !ok {
+			code = errs.Internal
+		}
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code != http.StatusRequestEntityTooLarge {
+			msg = m
+		}
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "the request body is larger than 1 MiB"
+		}
+		body = errorDetail{Code: string(code), Message: msg}
+	}
+	if status == 0 || status >= 500 && status != http.StatusServiceUnavailable {
+		s.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path)
+		status = http.StatusInternalServerError
+		body = errorDetail{Code: string(errs.Internal), Message: "something went wrong on our side; the request id in X-Request-Id helps us find it"}
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, errorBody{Error: body})
+}

@@ -1,0 +1,309 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"datashare/errs"
+	"datashare/models"
+	"datashare/workflow"
+)
+
+type personJSON struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+func toPerson(u models.User) personJSON { return personJSON{ID: u.ID, Email: u.Email, Name: u.Name} }
+
+type approvalJSON struct {
+	Approver personJSON `json:"approver"`
+	At       time.Time  `json:"at"`
+}
+
+type requestJSON struct {
+	ID                int64          `json:"id"`
+	Title             string         `json:"title"`
+	Purpose           string         `json:"purpose"`
+	DataDescription   string         `json:"data_description"`
+	Classification    string         `json:"classification"`
+	LegalBasis        *string        `json:"legal_basis"`
+	Project           *string        `json:"project"`
+	RequestingAgency  string         `json:"requesting_agency"`
+	OwnerAgency       string         `json:"owner_agency"`
+	Requester         personJSON     `json:"requester"`
+	State             string         `json:"state"`
+	ApprovalsRequired int            `json:"approvals_required"`
+	Approvals         []approvalJSON `json:"approvals"`
+	Version           int            `json:"version"`
+	CreatedAt         time.Time      `json:"created_at"`
+	UpdatedAt         time.Time      `json:"updated_at"`
+	SubmittedAt       *time.Time     `json:"submitted_at"`
+	ClosedAt          *time.Time     `json:"closed_at"`
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func toRequest(r *models.Request) requestJSON {
+	out := requestJSON{
+		ID: r.ID, Title: r.Title, Purpose: r.Purpose, DataDescription: r.DataDescription,
+		Classification: r.Classification, LegalBasis: r.LegalBasis, Project: r.Project,
+		RequestingAgency: r.RequestingAgency, OwnerAgency: r.OwnerAgency,
+		Requester: toPerson(r.Requester), State: r.State, ApprovalsRequired: r.ApprovalsRequired,
+		Approvals: []approvalJSON{}, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		SubmittedAt: utc(r.SubmittedAt), ClosedAt: utc(r.ClosedAt),
+	}
+	for _, a := range r.Approvals {
+		out.Approvals = append(out.Approvals, approvalJSON{Approver: toPerson(a.Approver), At: a.At.UTC()})
+	}
+	return out
+}
+
+type transitionJSON struct {
+	Action    string      `json:"action"`
+	FromState *string     `json:"from_state"`
+	ToState   string      `json:"to_state"`
+	Actor     *personJSON `json:"actor"`
+	At        time.Time   `json:"at"`
+	Comment   string      `json:"comment"`
+}
+
+func registerRequestRoutes(g *echo.Group, s *server) {
+	g.POST("/requests", s.handleRequestCreate)
+	g.GET("/requests", s.handleRequestList)
+	g.GET("/requests/:request_id", s.handleRequestGet)
+	g.PATCH("/requests/:request_id", s.handleRequestUpdate)
+	g.POST("/requests/:request_id/transitions", s.handleTransitionCreate)
+	g.GET("/requests/:request_id/history", s.handleHistory)
+}
+
+// idempotent runs fn under the caller's Idempotency-Key, if any, and writes
+// its answer (or the stored first answer) to the client.
+func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Context) (int, *models.Request, error)) error {
+	p := caller(c)
+	sum := sha256.Sum256(append([]byte(c.Request().Method+" "+c.Request().URL.Path+"\n"), body...))
+	var version int
+	ans, err := s.Workflow.Once(c.Request().Context(), p.user.ID, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]),
+		func(ctx context.Context) (int, []byte, error) {
+			st, r, err := fn(ctx)
+			if err != nil {
+				return 0, nil, err
+			}
+			version = r.Version
+			b, err := json.Marshal(toRequest(r))
+			return st, b, err
+		})
+	if err != nil {
+		return err
+	}
+	if ans.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	} else {
+		c.Response().Header().Set("ETag", etag(version))
+	}
+	return c.JSONBlob(ans.Status, ans.Body)
+}
+
+func (s *server) handleRequestCreate(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Title           string  `json:"title"`
+		Purpose         string  `json:"purpose"`
+		DataDescription string  `json:"data_description"`
+		Classification  string  `json:"classification"`
+		OwnerAgency     string  `json:"owner_agency"`
+		LegalBasis      *string `json:"legal_basis"`
+		Project         *string `json:"project"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return err
+	}
+	actor := caller(c).actor
+	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
+		r, err := s.Workflow.Create(ctx, actor, workflow.NewRequest{
+			Title: in.Title, Purpose: in.Purpose, DataDescription: in.DataDescription,
+			Classification: in.Classification, OwnerAgency: in.OwnerAgency,
+			LegalBasis: in.LegalBasis, Project: in.Project,
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/requests/"+strconv.FormatInt(r.ID, 10))
+		return http.StatusCreated, r, nil
+	})
+}
+
+func (s *server) handleRequestGet(c echo.Context) error {
+	id, err := pathID(c, "request_id")
+	if err != nil {
+		return err
+	}
+	r, err := s.Workflow.Get(c.Request().Context(), caller(c).actor, id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(r.Version))
+	return c.JSON(http.StatusOK, toRequest(r))
+}
+
+func (s *server) handleRequestUpdate(c echo.Context) error {
+	id, err := pathID(c, "request_id")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Title           *string `json:"title"`
+		Purpose         *string `json:"purpose"`
+		DataDescription *string `json:"data_description"`
+		Classification  *string `json:"classification"`
+		OwnerAgency     *string `json:"owner_agency"`
+		LegalBasis      *string `json:"legal_basis"`
+		Project         *string `json:"project"`
+	}
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	r, err := s.Workflow.Update(c.Request().Context(), caller(c).actor, id, workflow.Patch(in), version)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(r.Version))
+	return c.JSON(http.StatusOK, toRequest(r))
+}
+
+func (s *server) handleTransitionCreate(c echo.Context) error {
+	id, err := pathID(c, "request_id")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Action  string `json:"action"`
+		Comment string `json:"comment"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return err
+	}
+	act, err := workflow.ParseAction(in.Action)
+	if err != nil {
+		return err
+	}
+	actor := caller(c).actor
+	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
+		r, err := s.Workflow.Apply(ctx, actor, id, act, in.Comment, version)
+		return http.StatusOK, r, err
+	})
+}
+
+func (s *server) handleHistory(c echo.Context) error {
+	id, err := pathID(c, "request_id")
+	if err != nil {
+		return err
+	}
+	ts, err := s.Workflow.History(c.Request().Context(), caller(c).actor, id)
+	if err != nil {
+		return err
+	}
+	out := list[transitionJSON]{Items: []transitionJSON{}}
+	for _, t := range ts {
+		tj := transitionJSON{Action: t.Action, FromState: t.FromState, ToState: t.ToState, At: t.At.UTC(), Comment: t.Comment}
+		if t.Actor != nil {
+			p := toPerson(*t.Actor)
+			tj.Actor = &p
+		}
+		out.Items = append(out.Items, tj)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type pageJSON struct {
+	Items      []requestJSON `json:"items"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+func encodeCursor(id int64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(id))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func decodeCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 8 {
+		return 0, errs.Field("cursor", "cursor is not one this service gave out")
+	}
+	id := int64(binary.BigEndian.Uint64(b))
+	if id <= 0 {
+		return 0, errs.Field("cursor", "cursor is not one this service gave out")
+	}
+	return id, nil
+}
+
+func (s *server) handleRequestList(c echo.Context) error {
+	f := workflow.Filter{
+		State:            c.QueryParam("state"),
+		OwnerAgency:      c.QueryParam("owner_agency"),
+		RequestingAgency: c.QueryParam("requesting_agency"),
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errs.Field("limit", "limit must be a whole number between 1 and %d", workflow.MaxPageSize)
+		}
+		f.Limit = n
+		if n == 0 {
+			f.Limit = -1 // an explicit 0 is out of range, not "the default"
+		}
+	}
+	if v := c.QueryParam("cursor"); v != "" {
+		id, err := decodeCursor(v)
+		if err != nil {
+			return err
+		}
+		f.Before = id
+	}
+	rs, next, err := s.Workflow.List(c.Request().Context(), caller(c).actor, f)
+	if err != nil {
+		return err
+	}
+	out := pageJSON{Items: make([]requestJSON, 0, len(rs))}
+	for i := range rs {
+		out.Items = append(out.Items, toRequest(&rs[i]))
+	}
+	if next != 0 {
+		cur := encodeCursor(next)
+		out.NextCursor = &cur
+	}
+	return c.JSON(http.StatusOK, out)
+}

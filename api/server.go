@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"datashare/accounts"
+	"datashare/workflow"
+)
+
+//go:embed openapi.yaml
+var openapiSpec []byte
+
+// OpenAPISpec returns the OpenAPI 3 document served at /api/v1/openapi.yaml.
+func OpenAPISpec() []byte { return openapiSpec }
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Pinger tells whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the services the handlers call.
+type Deps struct {
+	Log      *slog.Logger
+	Accounts *accounts.Service
+	Workflow *workflow.Service
+	DB       Pinger
+}
+
+type server struct {
+	Deps
+}
+
+// New returns the echo instance serving every route.
+func New(d Deps) *echo.Echo {
+	s := &server{Deps: d}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Binder = strictBinder{}
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		TargetHeader: echo.HeaderXRequestID,
+	}))
+	e.Use(s.logRequests)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.Log.Error("panic", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+
+	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.yaml", s.handleOpenAPI)
+	authed := v1.Group("", s.authenticate)
+	registerAccountRoutes(authed, s)
+	registerRequestRoutes(authed, s)
+	return e
+}
+
+func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		attrs := []any{
+			"request_id", res.Header().Get(echo.HeaderXRequestID),
+			"method", req.Method,
+			"path", req.URL.Path,
+			"status", res.Status,
+			"bytes", res.Size,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+		}
+		if u, ok := c.Get(userKey).(*principal); ok {
+			attrs = append(attrs, "user_id", u.user.ID)
+		}
+		s.Log.Info("http", attrs...)
+		return nil
+	}
+}
+
+func (s *server) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) handleReady(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Log.Warn("database not ready", "error", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) handleOpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", openapiSpec)
+}

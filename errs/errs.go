@@ -1,0 +1,73 @@
+// Package errs is the one error type of datashare. Domain code returns an
+// *Error with a Code and a message meant for a person; the api package maps
+// each Code to an HTTP status in one table. Nothing here knows about HTTP.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error. The values are stable: clients see them as the
+// "code" of an error body.
+type Code string
+
+const (
+	Malformed          Code = "malformed"           // the input could not be read at all
+	Invalid            Code = "invalid"             // the input was read but a field is not acceptable
+	Unauthenticated    Code = "unauthenticated"     // no or unknown credentials
+	Forbidden          Code = "forbidden"           // known user, not allowed
+	NotFound           Code = "not_found"           // absent, or not visible to this user
+	Conflict           Code = "conflict"            // wrong state or duplicate
+	PreconditionFailed Code = "precondition_failed" // If-Match did not match
+	TooLarge           Code = "too_large"           // body over the limit
+	UnsupportedMedia   Code = "unsupported_media_type"
+	Unavailable        Code = "unavailable" // a dependency (the database) does not answer
+	Internal           Code = "internal"    // a bug or an outage; the message is generic
+)
+
+// Error is an error with a Code, a message for a person and, for Invalid, the
+// name of the offending field.
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+	Err     error // the cause, if any; never shown to clients
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Code) + ": " + e.Message
+	if e.Field != "" {
+		msg += " (field " + e.Field + ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E returns an *Error with a formatted message.
+func E(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Field returns an Invalid error naming field.
+func Field(field, format string, args ...any) *Error {
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or Internal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool {
+	return err != nil && CodeOf(err) == code
+}

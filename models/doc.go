@@ -1,0 +1,8 @@
+// Package models holds the persisted types of datashare, the code that opens
+// the database (SQLite by default, PostgreSQL when the DSN is a postgres://
+// URL) and the versioned migrations that create and evolve its schema.
+//
+// The migrations are plain SQL files embedded in the binary, one folder per
+// dialect, applied in order and recorded in schema_migrations; a release adds
+// files and never edits an applied one, so upgrades keep every row.
+package models

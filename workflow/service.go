@@ -1,0 +1,420 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"datashare/errs"
+	"datashare/models"
+)
+
+// Service applies the rules of this package to stored requests.
+type Service struct {
+	db     *models.DB
+	policy Policy
+	now    func() time.Time
+}
+
+// NewService returns a Service over db with the given approval policy and
+// clock. Timestamps are taken from now, in UTC, to the microsecond (the
+// precision both databases keep).
+func NewService(db *models.DB, policy Policy, now func() time.Time) *Service {
+	return &Service{db: db, policy: policy, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+}
+
+// Policy returns the approval policy in force.
+func (s *Service) Policy() Policy { return s.policy }
+
+// NewRequest is the input to Create.
+type NewRequest struct {
+	Title           string
+	Purpose         string
+	DataDescription string
+	Classification  string
+	OwnerAgency     string
+	LegalBasis      *string
+	Project         *string
+}
+
+// Patch changes fields of a draft; nil leaves a field as it is, and an empty
+// LegalBasis or Project clears it.
+type Patch struct {
+	Title           *string
+	Purpose         *string
+	DataDescription *string
+	Classification  *string
+	OwnerAgency     *string
+	LegalBasis      *string
+	Project         *string
+}
+
+func checkText(field, v string, required bool, max int) error {
+	if required && strings.TrimSpace(v) == "" {
+		return errs.Field(field, "%s is required", field)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return errs.Field(field, "%s must be at most %d characters", field, max)
+	}
+	return nil
+}
+
+func optional(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	v := strings.TrimSpace(*p)
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+// validate checks r's fields; tx is used to look the owner agency up.
+func (s *Service) validate(tx *gorm.DB, r *models.Request) error {
+	r.Title = strings.TrimSpace(r.Title)
+	r.Purpose = strings.TrimSpace(r.Purpose)
+	r.DataDescription = strings.TrimSpace(r.DataDescription)
+	r.OwnerAgency = strings.TrimSpace(r.OwnerAgency)
+	r.LegalBasis = optional(r.LegalBasis)
+	r.Project = optional(r.Project)
+	checks := []error{
+		checkText("title", r.Title, true, 200),
+		checkText("purpose", r.Purpose, true, 5000),
+		checkText("data_description", r.DataDescription, true, 5000),
+	}
+	if r.LegalBasis != nil {
+		checks = append(checks, checkText("legal_basis", *r.LegalBasis, false, 1000))
+	}
+	if r.Project != nil {
+		checks = append(checks, checkText("project", *r.Project, false, 200))
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	n, ok := s.policy.Approvals[r.Classification]
+	if !ok {
+		return errs.Field("classification", "unknown classification %q; one of %s",
+			r.Classification, strings.Join(s.policy.Classifications(), ", "))
+	}
+	r.ApprovalsRequired = n
+	if r.OwnerAgency == "" {
+		return errs.Field("owner_agency", "owner_agency is required")
+	}
+	if r.OwnerAgency == r.RequestingAgency {
+		return errs.Field("owner_agency", "owner_agency must differ from your own agency %s", r.RequestingAgency)
+	}
+	var count int64
+	if err := tx.Model(&models.Agency{}).Where("code = ?", r.OwnerAgency).Count(&count).Error; err != nil {
+		return fmt.Errorf("find agency %s: %w", r.OwnerAgency, err)
+	}
+	if count == 0 {
+		return errs.Field("owner_agency", "unknown agency %q", r.OwnerAgency)
+	}
+	return nil
+}
+
+// Create files a new draft for actor. Errors: forbidden unless the actor is a
+// requester; invalid for a bad field, an unknown or own owner agency.
+func (s *Service) Create(ctx context.Context, actor Actor, in NewRequest) (*models.Request, error) {
+	if !actor.Has(Requester) {
+		return nil, errs.E(errs.Forbidden, "only a requester may file a request")
+	}
+	now := s.now()
+	r := &models.Request{
+		Title:            in.Title,
+		Purpose:          in.Purpose,
+		DataDescription:  in.DataDescription,
+		Classification:   in.Classification,
+		OwnerAgency:      in.OwnerAgency,
+		LegalBasis:       in.LegalBasis,
+		Project:          in.Project,
+		RequestingAgency: actor.Agency,
+		RequesterID:      actor.ID,
+		State:            string(Draft),
+		Version:          1,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	var out *models.Request
+	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		if err := s.validate(tx, r); err != nil {
+			return err
+		}
+		if err := tx.Omit(clause.Associations).Create(r).Error; err != nil {
+			return err
+		}
+		to := string(Draft)
+		if err := tx.Create(&models.Transition{RequestID: r.ID, Action: string(Create), ToState: to, ActorID: &actor.ID, At: now}).Error; err != nil {
+			return err
+		}
+		var err error
+		out, err = s.load(tx, r.ID, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create request: %w", err)
+	}
+	return out, nil
+}
+
+// load reads a request with its requester and approvals; lock takes a row
+// lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise
+// writers).
+func (s *Service) load(tx *gorm.DB, id int64, lock bool) (*models.Request, error) {
+	var r models.Request
+	q := tx
+	if lock && s.db.Dialect == models.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&r, "id = ?", id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errs.E(errs.NotFound, "request not found")
+		}
+		return nil, err
+	}
+	if err := tx.Take(&r.Requester, "id = ?", r.RequesterID).Error; err != nil {
+		return nil, fmt.Errorf("load requester: %w", err)
+	}
+	if err := tx.Preload("Approver").Where("request_id = ?", id).Order("at, approver_id").Find(&r.Approvals).Error; err != nil {
+		return nil, fmt.Errorf("load approvals: %w", err)
+	}
+	return &r, nil
+}
+
+// FactsOf is what the rules need to know of r.
+func FactsOf(r *models.Request) Facts {
+	f := Facts{
+		State:             State(r.State),
+		RequestingAgency:  r.RequestingAgency,
+		OwnerAgency:       r.OwnerAgency,
+		RequesterID:       r.RequesterID,
+		Submitted:         r.SubmittedAt != nil,
+		ApprovalsRequired: r.ApprovalsRequired,
+	}
+	for _, a := range r.Approvals {
+		f.Approvers = append(f.Approvers, a.ApproverID)
+	}
+	return f
+}
+
+// Get returns request id as actor may see it, or not_found.
+func (s *Service) Get(ctx context.Context, actor Actor, id int64) (*models.Request, error) {
+	r, err := s.load(s.db.Conn(ctx), id, false)
+	if err != nil {
+		return nil, err
+	}
+	if !CanSee(FactsOf(r), actor) {
+		return nil, errs.E(errs.NotFound, "request not found")
+	}
+	return r, nil
+}
+
+func checkVersion(r *models.Request, ifMatch int) error {
+	if ifMatch != 0 && ifMatch != r.Version {
+		return errs.E(errs.PreconditionFailed, "the request has changed: it is at version %d, not %d", r.Version, ifMatch)
+	}
+	return nil
+}
+
+// Update edits a draft. ifMatch, when not 0, is the version the client last
+// saw. Errors: not_found, forbidden (not the requester), conflict (not a
+// draft), precondition_failed, invalid.
+func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, ifMatch int) (*models.Request, error) {
+	var out *models.Request
+	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		r, err := s.load(tx, id, true)
+		if err != nil {
+			return err
+		}
+		f := FactsOf(r)
+		if !CanSee(f, actor) {
+			return errs.E(errs.NotFound, "request not found")
+		}
+		if err := checkVersion(r, ifMatch); err != nil {
+			return err
+		}
+		if err := CanEdit(f, actor); err != nil {
+			return err
+		}
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&r.Title, p.Title)
+		set(&r.Purpose, p.Purpose)
+		set(&r.DataDescription, p.DataDescription)
+		set(&r.Classification, p.Classification)
+		set(&r.OwnerAgency, p.OwnerAgency)
+		if p.LegalBasis != nil {
+			r.LegalBasis = p.LegalBasis
+		}
+		if p.Project != nil {
+			r.Project = p.Project
+		}
+		if err := s.validate(tx, r); err != nil {
+			return err
+		}
+		now := s.now()
+		res := tx.Model(&models.Request{}).Where("id = ? AND version = ?", r.ID, r.Version).Updates(map[string]any{
+			"title": r.Title, "purpose": r.Purpose, "data_description": r.DataDescription,
+			"classification": r.Classification, "owner_agency": r.OwnerAgency,
+			"legal_basis": r.LegalBasis, "project": r.Project,
+			"approvals_required": r.ApprovalsRequired,
+			"version":            r.Version + 1, "updated_at": now,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errs.E(errs.Conflict, "the request changed while it was being edited; try again")
+		}
+		out, err = s.load(tx, id, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update request %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Apply takes action on request id for actor, in one transaction: the row is
+// locked, the rules decide, and the new state, version, approval and history
+// row are written together or not at all. ifMatch, when not 0, must equal the
+// current version. Errors: not_found, precondition_failed, forbidden,
+// invalid (missing comment), conflict (wrong state, second approval).
+func (s *Service) Apply(ctx context.Context, actor Actor, id int64, act Action, comment string, ifMatch int) (*models.Request, error) {
+	comment = strings.TrimSpace(comment)
+	if utf8.RuneCountInString(comment) > 5000 {
+		return nil, errs.Field("comment", "comment must be at most 5000 characters")
+	}
+	var out *models.Request
+	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		r, err := s.load(tx, id, true)
+		if err != nil {
+			return err
+		}
+		f := FactsOf(r)
+		if !CanSee(f, actor) {
+			return errs.E(errs.NotFound, "request not found")
+		}
+		if err := checkVersion(r, ifMatch); err != nil {
+			return err
+		}
+		o, err := Decide(f, actor, act, comment)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		changes := map[string]any{"state": string(o.To), "version": r.Version + 1, "updated_at": now}
+		if o.Submits {
+			changes["submitted_at"] = now
+		}
+		if o.Closes {
+			changes["closed_at"] = now
+		}
+		res := tx.Model(&models.Request{}).Where("id = ? AND version = ?", r.ID, r.Version).Updates(changes)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			// Only reachable if a writer bypassed the row lock.
+			return errs.E(errs.Conflict, "the request changed while the action was applied; try again")
+		}
+		if o.AddApproval {
+			if err := tx.Create(&models.Approval{RequestID: r.ID, ApproverID: actor.ID, At: now}).Error; err != nil {
+				if models.IsUniqueViolation(err) {
+					return errs.E(errs.Conflict, "you have already approved this request")
+				}
+				return err
+			}
+		}
+		from := r.State
+		t := models.Transition{RequestID: r.ID, Action: string(act), FromState: &from, ToState: string(o.To), ActorID: &actor.ID, At: now, Comment: comment}
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		out, err = s.load(tx, id, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s request %d: %w", act, id, err)
+	}
+	return out, nil
+}
+
+// History returns the transitions of request id, oldest first.
+func (s *Service) History(ctx context.Context, actor Actor, id int64) ([]models.Transition, error) {
+	if _, err := s.Get(ctx, actor, id); err != nil {
+		return nil, err
+	}
+	var out []models.Transition
+	err := s.db.Conn(ctx).Preload("Actor").Where("request_id = ?", id).Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("history of request %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Filter narrows List.
+type Filter struct {
+	State            string
+	OwnerAgency      string
+	RequestingAgency string
+	Limit            int   // 1..100; 0 means 50
+	Before           int64 // cursor: only ids below this; 0 for the first page
+}
+
+// MaxPageSize is the largest page List returns.
+const MaxPageSize = 100
+
+// List returns the requests actor may see, newest first, and the cursor of
+// the next page (0 on the last one).
+func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Request, int64, error) {
+	if f.State != "" && !State(f.State).Valid() {
+		return nil, 0, errs.Field("state", "unknown state %q", f.State)
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		return nil, 0, errs.Field("limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	q := s.db.Conn(ctx).Model(&models.Request{})
+	if !actor.Has(Admin) {
+		q = q.Where("requesting_agency = ? OR (owner_agency = ? AND submitted_at IS NOT NULL)", actor.Agency, actor.Agency)
+	}
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.OwnerAgency != "" {
+		q = q.Where("owner_agency = ?", f.OwnerAgency)
+	}
+	if f.RequestingAgency != "" {
+		q = q.Where("requesting_agency = ?", f.RequestingAgency)
+	}
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	var out []models.Request
+	err := q.Preload("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB { return db.Order("at, approver_id") }).
+		Preload("Approvals.Approver").Order("id DESC").Limit(f.Limit + 1).Find(&out).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("list requests: %w", err)
+	}
+	var next int64
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}

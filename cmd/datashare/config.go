@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"datashare/accounts"
+	"datashare/workflow"
+)
+
+// Config is everything the binary reads from flags and the environment,
+// read once at start and validated before anything opens.
+type Config struct {
+	Addr            string
+	DB              string
+	Demo            bool
+	AdminEmail      string
+	AdminToken      string
+	Approvals       workflow.Policy
+	LogFormat       string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// env names, in one place so the README's table can be checked against it.
+const (
+	envAddr            = "DATASHARE_ADDR"
+	envDB              = "DATASHARE_DB"
+	envAdminEmail      = "DATASHARE_ADMIN_EMAIL"
+	envAdminToken      = "DATASHARE_ADMIN_TOKEN"
+	envApprovals       = "DATASHARE_APPROVALS"
+	envLogFormat       = "DATASHARE_LOG_FORMAT"
+	envLogLevel        = "DATASHARE_LOG_LEVEL"
+	envShutdownTimeout = "DATASHARE_SHUTDOWN_TIMEOUT"
+)
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// loadConfig parses the flags of a sub-command over defaults taken from the
+// environment: a flag given on the command line wins over its variable.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer, serve bool) (Config, error) {
+	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	var approvals, level, shutdown string
+	fs.StringVar(&cfg.DB, "db", orDefault(getenv(envDB), "datashare.db"), "SQLite file, or a postgres:// URL ("+envDB+")")
+	fs.StringVar(&approvals, "approvals", getenv(envApprovals), "approvers needed per classification, e.g. restricted=2,confidential=3 ("+envApprovals+")")
+	fs.StringVar(&cfg.LogFormat, "log-format", orDefault(getenv(envLogFormat), "text"), "log format: text or json ("+envLogFormat+")")
+	fs.StringVar(&level, "log-level", orDefault(getenv(envLogLevel), "info"), "log level: debug, info, warn or error ("+envLogLevel+")")
+	if serve {
+		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
+		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
+		fs.StringVar(&shutdown, "shutdown-timeout", orDefault(getenv(envShutdownTimeout), "30s"), "how long SIGTERM waits for in-flight requests ("+envShutdownTimeout+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("datashare %s: unexpected argument %q", name, fs.Arg(0))
+	}
+	cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
+	cfg.AdminToken = getenv(envAdminToken)
+	var errs []error
+	var err error
+	if cfg.Approvals, err = workflow.ParsePolicy(approvals); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envApprovals, err))
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envLogLevel, err))
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("%s: want text or json, got %q", envLogFormat, cfg.LogFormat))
+	}
+	if serve {
+		if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
+		}
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminToken == "") {
+		errs = append(errs, fmt.Errorf("set both %s and %s, or neither", envAdminEmail, envAdminToken))
+	}
+	if cfg.AdminToken != "" && len(cfg.AdminToken) < accounts.MinTokenLength {
+		errs = append(errs, fmt.Errorf("%s must be at least %d characters", envAdminToken, accounts.MinTokenLength))
+	}
+	if cfg.DB == "" {
+		errs = append(errs, fmt.Errorf("%s must not be empty", envDB))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}
+
+// maskDSN hides the password of a postgres:// URL.
+func maskDSN(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return dsn
+	}
+	return scheme + "://" + user + ":********" + rest[at:]
+}
+
+// LogValue dumps the configuration with its secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("db", maskDSN(c.DB)),
+		slog.Bool("demo", c.Demo),
+		slog.String("admin_email", c.AdminEmail),
+		slog.String("admin_token", mask(c.AdminToken)),
+		slog.String("approvals", c.Approvals.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}

@@ -1,0 +1,165 @@
+// Command datashare runs the data-sharing request service.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	_ "time/tzdata" // working days are counted in Asia/Singapore even in a bare container
+
+	"datashare/accounts"
+	"datashare/api"
+	"datashare/demo"
+	"datashare/models"
+	"datashare/workflow"
+)
+
+const usage = `datashare: cross-agency data-sharing requests and their 7-working-day clock
+
+Usage:
+  datashare serve [--addr :8080] [--db datashare.db] [--demo]   run the service
+  datashare migrate [--db datashare.db]                          create or upgrade the schema, then exit
+
+Run "datashare <command> -h" for the flags of a command. Every flag has an
+environment variable (DATASHARE_*); see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "datashare:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run is the whole program: it reads the configuration, opens the database
+// and runs one sub-command until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := loadConfig("serve", args[1:], getenv, stderr, true)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate":
+		cfg, err := loadConfig("migrate", args[1:], getenv, stderr, false)
+		if err != nil {
+			return err
+		}
+		log := newLogger(cfg, stderr)
+		db, err := openDB(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema at version %d\n", v)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB, error) {
+	db, err := models.Open(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func clock() time.Time { return time.Now().UTC() }
+
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	log.Info("starting", "config", cfg)
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	acc := accounts.NewService(db, clock)
+	wf := workflow.NewService(db, cfg.Approvals, clock)
+
+	if cfg.AdminEmail != "" {
+		created, err := acc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminToken)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("created the first admin", "email", cfg.AdminEmail, "agency", accounts.BootstrapAgency)
+		}
+	}
+	if cfg.Demo {
+		if err := demo.Run(ctx, acc, wf, stdout); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+
+	handler := api.New(api.Deps{Log: log, Accounts: acc, Workflow: wf, DB: db})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "datashare listening on http://%s\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

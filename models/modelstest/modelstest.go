@@ -1,0 +1,91 @@
+// Package modelstest opens real, empty, migrated databases for tests: an
+// SQLite file in the test's temporary folder, and a PostgreSQL schema of its
+// own when DATASHARE_TEST_POSTGRES_URL is set.
+package modelstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"datashare/models"
+)
+
+// PostgresEnv names the variable holding the PostgreSQL URL for tests, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const PostgresEnv = "DATASHARE_TEST_POSTGRES_URL"
+
+// Dialects returns the dialects to test against: SQLite always, PostgreSQL
+// when PostgresEnv is set.
+func Dialects() []models.Dialect {
+	if os.Getenv(PostgresEnv) != "" {
+		return []models.Dialect{models.SQLite, models.Postgres}
+	}
+	return []models.Dialect{models.SQLite}
+}
+
+// ForEach runs fn as a subtest per dialect, each with a fresh database. When
+// PostgreSQL is not configured its subtest is skipped with a message saying
+// how to enable it.
+func ForEach(t *testing.T, fn func(t *testing.T, db *models.DB)) {
+	t.Helper()
+	for _, d := range []models.Dialect{models.SQLite, models.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, MustOpen(t, d))
+		})
+	}
+}
+
+// DSN returns a fresh, empty database of dialect d as a DSN, dropped when tb
+// ends.
+func DSN(tb testing.TB, d models.Dialect) string {
+	tb.Helper()
+	if d == models.SQLite {
+		return filepath.Join(tb.TempDir(), "datashare.db")
+	}
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		tb.Skipf("PostgreSQL tests skipped: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them", PostgresEnv)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	admin, err := models.Open(base)
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	if err := admin.Gorm.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		admin.Gorm.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", PostgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// MustOpen returns a fresh migrated database of dialect d, closed when tb
+// ends.
+func MustOpen(tb testing.TB, d models.Dialect) *models.DB {
+	tb.Helper()
+	db, err := models.Open(DSN(tb, d))
+	if err != nil {
+		tb.Fatalf("open %s: %v", d, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background(), nil); err != nil {
+		tb.Fatalf("migrate %s: %v", d, err)
+	}
+	return db
+}

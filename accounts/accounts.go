@@ -42,7 +42,7 @@ type Service struct {
 
 // NewService returns a Service over db; now is the clock.
 func NewService(db *models.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 // RolesOf parses a user's stored roles.

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -99,24 +100,34 @@ func registerRequestRoutes(g *echo.Group, s *server) {
 func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Context) (int, *models.Request, error)) error {
 	p := caller(c)
 	sum := sha256.Sum256(append([]byte(c.Request().Method+" "+c.Request().URL.Path+"\n"), body...))
-	var version int
 	ans, err := s.Workflow.Once(c.Request().Context(), p.user.ID, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]),
 		func(ctx context.Context) (int, []byte, error) {
 			st, r, err := fn(ctx)
 			if err != nil {
 				return 0, nil, err
 			}
-			version = r.Version
 			b, err := json.Marshal(toRequest(r))
 			return st, b, err
 		})
 	if err != nil {
 		return err
 	}
+	// The headers are derived from the answer's body so that a replay
+	// carries the same ETag and Location as the first answer did.
+	var head struct {
+		ID      int64 `json:"id"`
+		Version int   `json:"version"`
+	}
+	if err := json.Unmarshal(ans.Body, &head); err != nil {
+		return fmt.Errorf("read stored answer: %w", err)
+	}
+	h := c.Response().Header()
+	h.Set("ETag", etag(head.Version))
+	if ans.Status == http.StatusCreated {
+		h.Set(echo.HeaderLocation, "/api/v1/requests/"+strconv.FormatInt(head.ID, 10))
+	}
 	if ans.Replayed {
-		c.Response().Header().Set("Idempotent-Replayed", "true")
-	} else {
-		c.Response().Header().Set("ETag", etag(version))
+		h.Set("Idempotent-Replayed", "true")
 	}
 	return c.JSONBlob(ans.Status, ans.Body)
 }
@@ -145,11 +156,7 @@ func (s *server) handleRequestCreate(c echo.Context) error {
 			Classification: in.Classification, OwnerAgency: in.OwnerAgency,
 			LegalBasis: in.LegalBasis, Project: in.Project,
 		})
-		if err != nil {
-			return 0, nil, err
-		}
-		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/requests/"+strconv.FormatInt(r.ID, 10))
-		return http.StatusCreated, r, nil
+		return http.StatusCreated, r, err
 	})
 }
 

@@ -245,6 +245,10 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, if
 		if err := CanEdit(f, actor); err != nil {
 			return err
 		}
+		if p == (Patch{}) {
+			out = r
+			return nil
+		}
 		set := func(dst *string, v *string) {
 			if v != nil {
 				*dst = *v

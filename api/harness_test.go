@@ -140,10 +140,26 @@ type request struct {
 	method, path, token string
 	body                any
 	header              map[string]string
+	chunked             bool // send the body without Content-Length
 }
 
 func (e *env) do(tb testing.TB, rq request) resp {
 	tb.Helper()
+	req, res, body, err := e.send(rq)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", rq.method, rq.path, err)
+	}
+	if res.StatusCode >= 500 {
+		tb.Errorf("%s %s: got %d %s, want no server error", rq.method, rq.path, res.StatusCode, body)
+	}
+	e.validate(tb, req, res, body)
+	return resp{Status: res.StatusCode, Header: res.Header, Body: body}
+}
+
+// send performs rq and reads the whole answer without touching a testing.TB,
+// so that goroutines can use it; check the answer with e.validate on the test
+// goroutine. The returned response's body is already read and closed.
+func (e *env) send(rq request) (*http.Request, *http.Response, []byte, error) {
 	var raw []byte
 	switch b := rq.body.(type) {
 	case nil:
@@ -154,12 +170,18 @@ func (e *env) do(tb testing.TB, rq request) resp {
 	default:
 		var err error
 		if raw, err = json.Marshal(b); err != nil {
-			tb.Fatal(err)
+			return nil, nil, nil, err
 		}
 	}
-	req, err := http.NewRequest(rq.method, e.srv.URL+rq.path, bytes.NewReader(raw))
+	var rd io.Reader = bytes.NewReader(raw)
+	if rq.chunked {
+		// A reader of unknown length: the client sends no Content-Length and
+		// a chunked body.
+		rd = io.MultiReader(bytes.NewReader(raw))
+	}
+	req, err := http.NewRequest(rq.method, e.srv.URL+rq.path, rd)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil, nil, err
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -176,18 +198,14 @@ func (e *env) do(tb testing.TB, rq request) resp {
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
-		tb.Fatalf("%s %s: %v", rq.method, rq.path, err)
+		return nil, nil, nil, err
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil, nil, err
 	}
-	if res.StatusCode >= 500 {
-		tb.Errorf("%s %s: got %d %s, want no server error", rq.method, rq.path, res.StatusCode, body)
-	}
-	e.validate(tb, req, res, body)
-	return resp{Status: res.StatusCode, Header: res.Header, Body: body}
+	return req, res, body, nil
 }
 
 // validate checks a response against the served OpenAPI document.
@@ -226,7 +244,7 @@ type requestView struct {
 	Version   int    `json:"version"`
 	Approvals []struct {
 		Approver struct{ ID int64 } `json:"approver"`
-		At       time.Time         `json:"at"`
+		At       time.Time          `json:"at"`
 	} `json:"approvals"`
 	ApprovalsRequired int        `json:"approvals_required"`
 	SubmittedAt       *time.Time `json:"submitted_at"`
@@ -325,4 +343,108 @@ func (e *env) mustReach(tb testing.TB, classification, state string) requestView
 		tb.Fatalf("mustReach: got state %s, want %s", v.State, state)
 	}
 	return v
+}
+
+// snapshot is what a refused call must leave untouched: the request as the
+// admin reads it, byte for byte, and the length of its history.
+type snapshot struct {
+	body    []byte
+	history int
+}
+
+func (e *env) mustSnapshot(tb testing.TB, id int64) snapshot {
+	tb.Helper()
+	_, body := e.mustGet(tb, id)
+	return snapshot{body: body, history: e.mustHistoryLen(tb, id)}
+}
+
+// mustBeUnchanged fails unless request id reads exactly as in before.
+func (e *env) mustBeUnchanged(tb testing.TB, id int64, before snapshot) {
+	tb.Helper()
+	after := e.mustSnapshot(tb, id)
+	if !bytes.Equal(after.body, before.body) {
+		tb.Errorf("request %d changed on a refused call: got %s, want %s", id, after.body, before.body)
+	}
+	if after.history != before.history {
+		tb.Errorf("history of request %d on a refused call: got %d rows, want %d", id, after.history, before.history)
+	}
+}
+
+// mustStatus fails unless r has status want and, for an error, code wantCode
+// (checked only when not empty) in DESIGN.md's error body.
+func mustStatus(tb testing.TB, r resp, want int, wantCode string) {
+	tb.Helper()
+	if r.Status != want {
+		tb.Fatalf("got %d %s, want %d", r.Status, r.Body, want)
+	}
+	if want >= 400 {
+		code, _ := r.errCode(tb)
+		if wantCode != "" && code != wantCode {
+			tb.Fatalf("error code: got %q, want %q (%s)", code, wantCode, r.Body)
+		}
+	}
+}
+
+// mustFieldError fails unless r is a 422 invalid error naming field.
+func mustFieldError(tb testing.TB, r resp, field string) {
+	tb.Helper()
+	mustStatus(tb, r, http.StatusUnprocessableEntity, "invalid")
+	if _, f := r.errCode(tb); f != field {
+		tb.Fatalf("error field: got %q, want %q (%s)", f, field, r.Body)
+	}
+}
+
+// page is one page of GET /requests.
+type page struct {
+	Items      []requestView `json:"items"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// mustList reads one page of requests as who, with the raw query string q.
+func (e *env) mustList(tb testing.TB, who, q string) page {
+	tb.Helper()
+	path := "/api/v1/requests"
+	if q != "" {
+		path += "?" + q
+	}
+	r := e.do(tb, request{method: "GET", path: path, token: who})
+	if r.Status != http.StatusOK {
+		tb.Fatalf("list %q as %s: got %d %s, want 200", q, who, r.Status, r.Body)
+	}
+	var p page
+	r.decode(tb, &p)
+	return p
+}
+
+// mustListAll walks every page of requests visible to who.
+func (e *env) mustListAll(tb testing.TB, who string) []requestView {
+	tb.Helper()
+	var all []requestView
+	q := "limit=100"
+	for i := 0; ; i++ {
+		if i > 1000 {
+			tb.Fatalf("list as %s: more than 1000 pages", who)
+		}
+		p := e.mustList(tb, who, q)
+		all = append(all, p.Items...)
+		if p.NextCursor == nil {
+			return all
+		}
+		q = "limit=100&cursor=" + *p.NextCursor
+	}
+}
+
+// listed reports whether id is among rs.
+func listed(rs []requestView, id int64) bool {
+	for _, r := range rs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// requestPath is the path of request id, followed by suffix.
+func requestPath(id int64, suffix string) string {
+	return fmt.Sprintf("/api/v1/requests/%d%s", id, suffix)
 }

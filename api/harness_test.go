@@ -20,7 +20,11 @@ import (
 
 	"datashare/accounts"
 	"datashare/api"
+	"datashare/calendar"
+	"datashare/holidays"
+	"datashare/imports"
 	"datashare/models"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -70,10 +74,10 @@ func newEnv(tb testing.TB, db *models.DB) *env {
 	tb.Helper()
 	ctx := context.Background()
 	clock := func() time.Time { return time.Now().UTC() }
-	acc := accounts.NewService(db, clock)
-	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := api.New(api.Deps{Log: log, Accounts: acc, Workflow: wf, DB: db})
+	d := mustDeps(tb, db, clock, log)
+	acc, wf := d.Accounts, d.Workflow
+	h := api.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	e := &env{t: tb, db: db, srv: srv, router: mustLoadSpec(tb), tokens: map[string]string{}, users: map[string]models.User{}, wf: wf, acc: acc}
@@ -104,6 +108,29 @@ func newEnv(tb testing.TB, db *models.DB) *env {
 		}
 	}
 	return e
+}
+
+// mustDeps wires the services over db the way the binary does, with the
+// Singapore calendar and the default SLA settings.
+func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) api.Deps {
+	tb.Helper()
+	loc, err := time.LoadLocation("Asia/Singapore")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hol := holidays.NewService(db, loc, calendar.DefaultHours(), clock)
+	if err := hol.Load(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	keeper := sla.NewKeeper(hol, sla.DefaultSettings())
+	hol.OnChange(sla.NewReprojector(db, keeper).Run)
+	acc := accounts.NewService(db, clock)
+	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper)
+	return api.Deps{
+		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: keeper,
+		Checker: sla.NewChecker(db, keeper, nil, log), Reporter: sla.NewReporter(db, keeper),
+		Holidays: hol, Importer: imports.New(db, acc, wf), DB: db,
+	}
 }
 
 // resp is a response whose body has been read and checked against the

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,7 +52,19 @@ type requestJSON struct {
 	UpdatedAt         time.Time      `json:"updated_at"`
 	SubmittedAt       *time.Time     `json:"submitted_at"`
 	ClosedAt          *time.Time     `json:"closed_at"`
+	SLA               slaJSON        `json:"sla"`
 }
+
+type slaJSON struct {
+	Status               string     `json:"status"`
+	TargetWorkingDays    float64    `json:"target_working_days"`
+	ElapsedWorkingDays   float64    `json:"elapsed_working_days"`
+	RemainingWorkingDays float64    `json:"remaining_working_days"`
+	DueAt                *time.Time `json:"due_at"`
+	Paused               bool       `json:"paused"`
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 func utc(t *time.Time) *time.Time {
 	if t == nil {
@@ -61,7 +74,7 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-func toRequest(r *models.Request) requestJSON {
+func (s *server) toRequest(r *models.Request) requestJSON {
 	out := requestJSON{
 		ID: r.ID, Title: r.Title, Purpose: r.Purpose, DataDescription: r.DataDescription,
 		Classification: r.Classification, LegalBasis: r.LegalBasis, Project: r.Project,
@@ -74,6 +87,9 @@ func toRequest(r *models.Request) requestJSON {
 	for _, a := range r.Approvals {
 		out.Approvals = append(out.Approvals, approvalJSON{Approver: toPerson(a.Approver), At: a.At.UTC()})
 	}
+	v := s.SLA.Evaluate(r, s.Now())
+	out.SLA = slaJSON{Status: v.Status, TargetWorkingDays: v.Target, ElapsedWorkingDays: round3(v.Elapsed),
+		RemainingWorkingDays: round3(v.Remaining), DueAt: utc(v.DueAt), Paused: v.Paused}
 	return out
 }
 
@@ -106,7 +122,7 @@ func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Con
 			if err != nil {
 				return 0, nil, err
 			}
-			b, err := json.Marshal(toRequest(r))
+			b, err := json.Marshal(s.toRequest(r))
 			return st, b, err
 		})
 	if err != nil {
@@ -170,7 +186,7 @@ func (s *server) handleRequestGet(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(r.Version))
-	return c.JSON(http.StatusOK, toRequest(r))
+	return c.JSON(http.StatusOK, s.toRequest(r))
 }
 
 func (s *server) handleRequestUpdate(c echo.Context) error {
@@ -199,7 +215,7 @@ func (s *server) handleRequestUpdate(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(r.Version))
-	return c.JSON(http.StatusOK, toRequest(r))
+	return c.JSON(http.StatusOK, s.toRequest(r))
 }
 
 func (s *server) handleTransitionCreate(c echo.Context) error {
@@ -282,6 +298,15 @@ func (s *server) handleRequestList(c echo.Context) error {
 		State:            c.QueryParam("state"),
 		OwnerAgency:      c.QueryParam("owner_agency"),
 		RequestingAgency: c.QueryParam("requesting_agency"),
+		SLAStatus:        c.QueryParam("sla_status"),
+		Now:              s.Now(),
+	}
+	switch c.QueryParam("sort") {
+	case "", "newest":
+	case "due_at":
+		f.SortByDue = true
+	default:
+		return errs.Field("sort", "sort must be newest or due_at")
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -294,11 +319,15 @@ func (s *server) handleRequestList(c echo.Context) error {
 		}
 	}
 	if v := c.QueryParam("cursor"); v != "" {
-		id, err := decodeCursor(v)
+		n, err := decodeCursor(v)
 		if err != nil {
 			return err
 		}
-		f.Before = id
+		if f.SortByDue {
+			f.Offset = int(n)
+		} else {
+			f.Before = n
+		}
 	}
 	rs, next, err := s.Workflow.List(c.Request().Context(), caller(c).actor, f)
 	if err != nil {
@@ -306,7 +335,7 @@ func (s *server) handleRequestList(c echo.Context) error {
 	}
 	out := pageJSON{Items: make([]requestJSON, 0, len(rs))}
 	for i := range rs {
-		out.Items = append(out.Items, toRequest(&rs[i]))
+		out.Items = append(out.Items, s.toRequest(&rs[i]))
 	}
 	if next != 0 {
 		cur := encodeCursor(next)

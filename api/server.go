@@ -11,6 +11,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"datashare/accounts"
+	"datashare/holidays"
+	"datashare/imports"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -31,8 +34,14 @@ type Pinger interface {
 // Deps are the services the handlers call.
 type Deps struct {
 	Log      *slog.Logger
+	Now      func() time.Time
 	Accounts *accounts.Service
 	Workflow *workflow.Service
+	SLA      *sla.Keeper
+	Checker  *sla.Checker
+	Reporter *sla.Reporter
+	Holidays *holidays.Service
+	Importer *imports.Importer
 	DB       Pinger
 }
 
@@ -42,6 +51,9 @@ type server struct {
 
 // New returns the echo instance serving every route.
 func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = func() time.Time { return time.Now().UTC() }
+	}
 	s := &server{Deps: d}
 	e := echo.New()
 	e.HideBanner = true
@@ -56,7 +68,10 @@ func New(d Deps) *echo.Echo {
 		s.Log.Error("panic", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "stack", string(stack))
 		return err
 	}}))
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   "1M",
+		Skipper: func(c echo.Context) bool { return c.Path() == importPath },
+	}))
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
@@ -66,6 +81,8 @@ func New(d Deps) *echo.Echo {
 	authed := v1.Group("", s.authenticate)
 	registerAccountRoutes(authed, s)
 	registerRequestRoutes(authed, s)
+	registerCalendarRoutes(authed, s)
+	registerSLARoutes(authed, s)
 	return e
 }
 

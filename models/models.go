@@ -55,6 +55,37 @@ type Request struct {
 	SubmittedAt       *time.Time
 	ClosedAt          *time.Time
 	Approvals         []Approval `gorm:"foreignKey:RequestID"`
+	ExternalRef       *string
+
+	SLA SLAClock `gorm:"embedded"`
+}
+
+// SLAClock is the persisted SLA clock of a request; package sla keeps it
+// current and reads it.
+type SLAClock struct {
+	Target            *float64   `gorm:"column:sla_target"`        // working days allowed, fixed at first submission
+	Elapsed           float64    `gorm:"column:sla_elapsed"`       // working days counted before RunningSince
+	RunningSince      *time.Time `gorm:"column:sla_running_since"` // nil while paused or stopped
+	DueAt             *time.Time `gorm:"column:sla_due_at"`        // nil while paused before the due instant
+	WarnAt            *time.Time `gorm:"column:sla_warn_at"`       // when the request turns at_risk
+	AtRiskFlaggedAt   *time.Time `gorm:"column:sla_at_risk_flagged_at"`
+	BreachedFlaggedAt *time.Time `gorm:"column:sla_breached_flagged_at"`
+	StateSince        *time.Time `gorm:"column:state_since"`
+	DaysSubmitted     float64    `gorm:"column:days_submitted"`
+	DaysClarification float64    `gorm:"column:days_clarification_requested"`
+	DaysApproved      float64    `gorm:"column:days_approved"`
+}
+
+// Holiday is a day off: a public holiday or an agency-wide closure. Removed
+// rows are kept so that a removed built-in holiday is not added back when
+// the built-in list is loaded again.
+type Holiday struct {
+	Date      string `gorm:"primaryKey"` // YYYY-MM-DD
+	Name      string
+	Kind      string
+	Source    string // builtin, admin or import
+	Removed   bool
+	UpdatedAt time.Time
 }
 
 // Approval records that one approver approved one request.
@@ -87,4 +118,21 @@ type IdempotencyKey struct {
 	Status      int
 	Body        []byte
 	CreatedAt   time.Time
+}
+
+// Columns maps the clock to its columns, for updates.
+func (c SLAClock) Columns() map[string]any {
+	return map[string]any{
+		"sla_target":                   c.Target,
+		"sla_elapsed":                  c.Elapsed,
+		"sla_running_since":            c.RunningSince,
+		"sla_due_at":                   c.DueAt,
+		"sla_warn_at":                  c.WarnAt,
+		"sla_at_risk_flagged_at":       c.AtRiskFlaggedAt,
+		"sla_breached_flagged_at":      c.BreachedFlaggedAt,
+		"state_since":                  c.StateSince,
+		"days_submitted":               c.DaysSubmitted,
+		"days_clarification_requested": c.DaysClarification,
+		"days_approved":                c.DaysApproved,
+	}
 }

@@ -20,6 +20,20 @@ type Service struct {
 	db     *models.DB
 	policy Policy
 	now    func() time.Time
+	keeper Timekeeper
+}
+
+// Timekeeper keeps the SLA clock of a request current. Stamp is called in
+// the transaction of every transition, before the request is saved, and
+// may change only r.SLA.
+type Timekeeper interface {
+	Stamp(r *models.Request, from, to string, at time.Time)
+}
+
+// WithTimekeeper makes s keep the SLA clock of every request with k.
+func (s *Service) WithTimekeeper(k Timekeeper) *Service {
+	s.keeper = k
+	return s
 }
 
 // NewService returns a Service over db with the given approval policy and
@@ -125,10 +139,27 @@ func (s *Service) validate(tx *gorm.DB, r *models.Request) error {
 // Create files a new draft for actor. Errors: forbidden unless the actor is a
 // requester; invalid for a bad field, an unknown or own owner agency.
 func (s *Service) Create(ctx context.Context, actor Actor, in NewRequest) (*models.Request, error) {
+	return s.create(ctx, actor, in, time.Time{}, nil)
+}
+
+// CreateImported files a draft that was created at at, outside this
+// service, under the same rules; externalRef identifies it in its source
+// and must be unique (conflict otherwise).
+func (s *Service) CreateImported(ctx context.Context, actor Actor, in NewRequest, at time.Time, externalRef string) (*models.Request, error) {
+	if at.IsZero() || at.After(s.now()) {
+		return nil, errs.Field("at", "the creation time is required and may not be in the future")
+	}
+	return s.create(ctx, actor, in, at.UTC().Truncate(time.Microsecond), &externalRef)
+}
+
+func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at time.Time, externalRef *string) (*models.Request, error) {
 	if !actor.Has(Requester) {
 		return nil, errs.E(errs.Forbidden, "only a requester may file a request")
 	}
 	now := s.now()
+	if !at.IsZero() {
+		now = at
+	}
 	r := &models.Request{
 		Title:            in.Title,
 		Purpose:          in.Purpose,
@@ -143,13 +174,18 @@ func (s *Service) Create(ctx context.Context, actor Actor, in NewRequest) (*mode
 		Version:          1,
 		CreatedAt:        now,
 		UpdatedAt:        now,
+		ExternalRef:      externalRef,
 	}
+	r.SLA.StateSince = &now
 	var out *models.Request
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		if err := s.validate(tx, r); err != nil {
 			return err
 		}
 		if err := tx.Omit(clause.Associations).Create(r).Error; err != nil {
+			if models.IsUniqueViolation(err) && externalRef != nil {
+				return errs.E(errs.Conflict, "a request with external_ref %q already exists", *externalRef)
+			}
 			return err
 		}
 		to := string(Draft)
@@ -297,6 +333,20 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, if
 // current version. Errors: not_found, precondition_failed, forbidden,
 // invalid (missing comment), conflict (wrong state, second approval).
 func (s *Service) Apply(ctx context.Context, actor Actor, id int64, act Action, comment string, ifMatch int) (*models.Request, error) {
+	return s.apply(ctx, actor, id, act, comment, ifMatch, time.Time{})
+}
+
+// Replay applies an action that happened in the past, at at, under the same
+// rules; historical imports use it. at must be later than the request's
+// last history row and not in the future.
+func (s *Service) Replay(ctx context.Context, actor Actor, id int64, act Action, comment string, at time.Time) (*models.Request, error) {
+	if at.IsZero() {
+		return nil, errs.Field("at", "the time of the action is required")
+	}
+	return s.apply(ctx, actor, id, act, comment, 0, at.UTC().Truncate(time.Microsecond))
+}
+
+func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, comment string, ifMatch int, at time.Time) (*models.Request, error) {
 	comment = strings.TrimSpace(comment)
 	if utf8.RuneCountInString(comment) > 5000 {
 		return nil, errs.Field("comment", "comment must be at most 5000 characters")
@@ -319,7 +369,24 @@ func (s *Service) Apply(ctx context.Context, actor Actor, id int64, act Action, 
 			return err
 		}
 		now := s.now()
-		changes := map[string]any{"state": string(o.To), "version": r.Version + 1, "updated_at": now}
+		if !at.IsZero() {
+			if at.After(now) {
+				return errs.Field("at", "%s is in the future", at.Format(time.RFC3339))
+			}
+			var last models.Transition
+			if err := tx.Where("request_id = ?", r.ID).Order("id DESC").Take(&last).Error; err != nil {
+				return fmt.Errorf("read last transition: %w", err)
+			}
+			if at.Before(last.At) {
+				return errs.Field("at", "%s is earlier than the previous event (%s)", at.Format(time.RFC3339), last.At.UTC().Format(time.RFC3339))
+			}
+			now = at
+		}
+		if s.keeper != nil {
+			s.keeper.Stamp(r, r.State, string(o.To), now)
+		}
+		changes := r.SLA.Columns()
+		changes["state"], changes["version"], changes["updated_at"] = string(o.To), r.Version+1, now
 		if o.Submits {
 			changes["submitted_at"] = now
 		}
@@ -374,8 +441,12 @@ type Filter struct {
 	State            string
 	OwnerAgency      string
 	RequestingAgency string
-	Limit            int   // 1..100; 0 means 50
-	Before           int64 // cursor: only ids below this; 0 for the first page
+	SLAStatus        string    // one of the SLA statuses, at Now
+	Now              time.Time // the instant SLAStatus is judged at
+	SortByDue        bool      // soonest due first instead of newest first
+	Limit            int       // 1..100; 0 means 50
+	Before           int64     // cursor when newest first: only ids below this
+	Offset           int       // cursor when sorted by due: rows to skip
 }
 
 // MaxPageSize is the largest page List returns.
@@ -406,12 +477,25 @@ func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Req
 	if f.RequestingAgency != "" {
 		q = q.Where("requesting_agency = ?", f.RequestingAgency)
 	}
-	if f.Before > 0 {
-		q = q.Where("id < ?", f.Before)
+	if f.SLAStatus != "" {
+		scope, ok := models.SLAStatusScope(f.SLAStatus, f.Now)
+		if !ok {
+			return nil, 0, errs.Field("sla_status", "unknown SLA status %q", f.SLAStatus)
+		}
+		q = q.Scopes(scope)
+	}
+	if f.SortByDue {
+		// Requests without a due instant (drafts, paused) come last.
+		q = q.Order("CASE WHEN sla_due_at IS NULL THEN 1 ELSE 0 END").Order("sla_due_at").Order("id").Offset(f.Offset)
+	} else {
+		if f.Before > 0 {
+			q = q.Where("id < ?", f.Before)
+		}
+		q = q.Order("id DESC")
 	}
 	var out []models.Request
 	err := q.Preload("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB { return db.Order("at, approver_id") }).
-		Preload("Approvals.Approver").Order("id DESC").Limit(f.Limit + 1).Find(&out).Error
+		Preload("Approvals.Approver").Limit(f.Limit + 1).Find(&out).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("list requests: %w", err)
 	}
@@ -419,6 +503,9 @@ func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Req
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
 		next = out[len(out)-1].ID
+		if f.SortByDue {
+			next = int64(f.Offset + f.Limit)
+		}
 	}
 	return out, next, nil
 }

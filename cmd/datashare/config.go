@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"datashare/accounts"
+	"datashare/calendar"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -25,6 +30,10 @@ type Config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	Location        *time.Location
+	Hours           calendar.WeekHours
+	SLA             sla.Settings
+	CheckSchedule   string
 }
 
 // env names, in one place so the README's table can be checked against it.
@@ -37,6 +46,11 @@ const (
 	envLogFormat       = "DATASHARE_LOG_FORMAT"
 	envLogLevel        = "DATASHARE_LOG_LEVEL"
 	envShutdownTimeout = "DATASHARE_SHUTDOWN_TIMEOUT"
+	envTZ              = "DATASHARE_TZ"
+	envWorkingHours    = "DATASHARE_WORKING_HOURS"
+	envTarget          = "DATASHARE_SLA_TARGET_DAYS"
+	envWarn            = "DATASHARE_SLA_WARN_DAYS"
+	envSchedule        = "DATASHARE_SLA_CHECK_SCHEDULE"
 )
 
 func orDefault(v, def string) string {
@@ -52,12 +66,17 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	var approvals, level, shutdown string
+	var approvals, level, shutdown, tz, hours, target, warn string
 	fs.StringVar(&cfg.DB, "db", orDefault(getenv(envDB), "datashare.db"), "SQLite file, or a postgres:// URL ("+envDB+")")
 	fs.StringVar(&approvals, "approvals", getenv(envApprovals), "approvers needed per classification, e.g. restricted=2,confidential=3 ("+envApprovals+")")
 	fs.StringVar(&cfg.LogFormat, "log-format", orDefault(getenv(envLogFormat), "text"), "log format: text or json ("+envLogFormat+")")
 	fs.StringVar(&level, "log-level", orDefault(getenv(envLogLevel), "info"), "log level: debug, info, warn or error ("+envLogLevel+")")
+	fs.StringVar(&tz, "tz", orDefault(getenv(envTZ), "Asia/Singapore"), "time zone of working days and report dates ("+envTZ+")")
+	fs.StringVar(&hours, "working-hours", orDefault(getenv(envWorkingHours), calendar.DefaultHours().String()), "working hours per weekday ("+envWorkingHours+")")
+	fs.StringVar(&target, "sla-target-days", orDefault(getenv(envTarget), "7"), "working days allowed per request ("+envTarget+")")
+	fs.StringVar(&warn, "sla-warn-days", orDefault(getenv(envWarn), "5"), "elapsed working days at which a request is at risk ("+envWarn+")")
 	if serve {
+		fs.StringVar(&cfg.CheckSchedule, "sla-check-schedule", orDefault(getenv(envSchedule), "*/15 * * * *"), "cron schedule of the SLA check, in the time zone ("+envSchedule+")")
 		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
 		fs.StringVar(&shutdown, "shutdown-timeout", orDefault(getenv(envShutdownTimeout), "30s"), "how long SIGTERM waits for in-flight requests ("+envShutdownTimeout+")")
@@ -81,7 +100,29 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("%s: want text or json, got %q", envLogFormat, cfg.LogFormat))
 	}
+	if cfg.Location, err = time.LoadLocation(tz); err != nil {
+		errs = append(errs, fmt.Errorf("%s: unknown time zone %q", envTZ, tz))
+	}
+	if cfg.Hours, err = calendar.ParseHours(hours); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envWorkingHours, err))
+	}
+	var perr1, perr2 error
+	cfg.SLA.Target, perr1 = strconv.ParseFloat(target, 64)
+	cfg.SLA.Warn, perr2 = strconv.ParseFloat(warn, 64)
+	switch {
+	case perr1 != nil:
+		errs = append(errs, fmt.Errorf("%s: want a number of working days, got %q", envTarget, target))
+	case perr2 != nil:
+		errs = append(errs, fmt.Errorf("%s: want a number of working days, got %q", envWarn, warn))
+	default:
+		if err := cfg.SLA.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s/%s: %w", envTarget, envWarn, err))
+		}
+	}
 	if serve {
+		if _, err := cron.ParseStandard(cfg.CheckSchedule); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envSchedule, err))
+		}
 		if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
 			errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
 		}
@@ -134,5 +175,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("tz", c.Location.String()),
+		slog.String("working_hours", c.Hours.String()),
+		slog.Float64("sla_target_days", c.SLA.Target),
+		slog.Float64("sla_warn_days", c.SLA.Warn),
+		slog.String("sla_check_schedule", c.CheckSchedule),
 	)
 }

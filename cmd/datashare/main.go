@@ -21,7 +21,6 @@ import (
 	"datashare/api"
 	"datashare/demo"
 	"datashare/models"
-	"datashare/workflow"
 )
 
 const usage = `datashare: cross-agency data-sharing requests and their 7-working-day clock
@@ -29,6 +28,10 @@ const usage = `datashare: cross-agency data-sharing requests and their 7-working
 Usage:
   datashare serve [--addr :8080] [--db datashare.db] [--demo]   run the service
   datashare migrate [--db datashare.db]                          create or upgrade the schema, then exit
+  datashare sla check                                            flag requests newly at risk or breached, once
+  datashare report --from YYYY-MM-DD --to YYYY-MM-DD [--group-by owner_agency|requesting_agency|month] [--agency CODE] [--format table|csv|json]
+                                                                 print the compliance report
+  datashare import FILE                                          import past requests from a JSON or CSV file
 
 Run "datashare <command> -h" for the flags of a command. Every flag has an
 environment variable (DATASHARE_*); see the README.
@@ -59,6 +62,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "sla":
+		if len(args) < 2 || args[1] != "check" {
+			return fmt.Errorf("usage: datashare sla check [--db …]")
+		}
+		cfg, err := loadConfig("sla check", args[2:], getenv, stderr, false)
+		if err != nil {
+			return err
+		}
+		return slaCheck(ctx, cfg, stdout, stderr)
+	case "report":
+		return report(ctx, args[1:], getenv, stdout, stderr)
+	case "import":
+		return importFile(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		cfg, err := loadConfig("migrate", args[1:], getenv, stderr, false)
 		if err != nil {
@@ -113,8 +129,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	acc := accounts.NewService(db, clock)
-	wf := workflow.NewService(db, cfg.Approvals, clock)
+	a, err := wire(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	acc, wf := a.acc, a.wf
 
 	if cfg.AdminEmail != "" {
 		created, err := acc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminToken)
@@ -131,7 +150,15 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	handler := api.New(api.Deps{Log: log, Accounts: acc, Workflow: wf, DB: db})
+	handler := api.New(api.Deps{
+		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: a.keeper, Checker: a.checker,
+		Reporter: a.reporter, Holidays: a.holidays, Importer: a.importer, DB: db,
+	})
+	stopCron, err := a.schedule(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopCron()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -1,0 +1,94 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"datashare/calendar"
+	"datashare/errs"
+	"datashare/imports"
+	"datashare/sla"
+	"datashare/workflow"
+)
+
+// importPath takes up to 64 MiB, since years of records exceed the 1 MiB
+// limit of every other route.
+const importPath = "/api/v1/admin/import"
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func registerSLARoutes(g *echo.Group, s *server) {
+	g.GET("/reports/sla", s.handleReport)
+	g.GET("/reports/sla.csv", s.handleReportCSV)
+	g.POST("/admin/jobs/sla-check", s.handleSLACheck)
+	g.POST("/admin/import", s.handleImport, middleware.BodyLimit("64M"))
+}
+
+func (s *server) report(c echo.Context) (*sla.Report, error) {
+	agency, err := sla.Authorize(caller(c).actor, c.QueryParam("agency"))
+	if err != nil {
+		return nil, err
+	}
+	q := sla.Query{GroupBy: c.QueryParam("group_by"), Agency: agency}
+	for _, p := range []struct {
+		name string
+		dst  *calendar.Date
+	}{{"from", &q.From}, {"to", &q.To}} {
+		v := c.QueryParam(p.name)
+		if v == "" {
+			return nil, errs.Field(p.name, "%s is required, as YYYY-MM-DD (Singapore date)", p.name)
+		}
+		d, err := calendar.ParseDate(v)
+		if err != nil {
+			return nil, errs.Field(p.name, "%s must be a date written YYYY-MM-DD", p.name)
+		}
+		*p.dst = d
+	}
+	return s.Reporter.Compute(c.Request().Context(), q, s.Now())
+}
+
+func (s *server) handleReport(c echo.Context) error {
+	rep, err := s.report(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (s *server) handleReportCSV(c echo.Context) error {
+	rep, err := s.report(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.csv"`)
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(rep.CSV()))
+}
+
+func (s *server) handleSLACheck(c echo.Context) error {
+	if !caller(c).actor.Has(workflow.Admin) {
+		return errs.E(errs.Forbidden, "only an admin may run the SLA check")
+	}
+	res, err := s.Checker.Check(c.Request().Context(), s.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *server) handleImport(c echo.Context) error {
+	if !caller(c).actor.Has(workflow.Admin) {
+		return errs.E(errs.Forbidden, "only an admin may import requests")
+	}
+	var b imports.Batch
+	if err := c.Bind(&b); err != nil {
+		return err
+	}
+	res, err := s.Importer.Import(c.Request().Context(), caller(c).actor, b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+
+	"github.com/robfig/cron/v3"
+
+	"datashare/accounts"
+	"datashare/calendar"
+	"datashare/holidays"
+	"datashare/imports"
+	"datashare/models"
+	"datashare/sla"
+	"datashare/workflow"
+)
+
+// app is every service of the program, wired once.
+type app struct {
+	db       *models.DB
+	acc      *accounts.Service
+	wf       *workflow.Service
+	holidays *holidays.Service
+	keeper   *sla.Keeper
+	checker  *sla.Checker
+	reporter *sla.Reporter
+	importer *imports.Importer
+}
+
+// wire builds the services over an open, migrated database.
+func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*app, error) {
+	a := &app{db: db}
+	a.holidays = holidays.NewService(db, cfg.Location, cfg.Hours, clock)
+	if err := a.holidays.Load(ctx); err != nil {
+		return nil, err
+	}
+	a.keeper = sla.NewKeeper(a.holidays, cfg.SLA)
+	a.holidays.OnChange(sla.NewReprojector(db, a.keeper).Run)
+	a.acc = accounts.NewService(db, clock)
+	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper)
+	a.checker = sla.NewChecker(db, a.keeper, nil, log)
+	a.reporter = sla.NewReporter(db, a.keeper)
+	a.importer = imports.New(db, a.acc, a.wf)
+	return a, nil
+}
+
+// schedule starts the SLA check on cfg.CheckSchedule in the calendar's time
+// zone, and a refresh of the calendar so that a change made through another
+// replica is seen within a minute. The returned function stops both and
+// waits for a running check to finish.
+func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(), error) {
+	c := cron.New(cron.WithLocation(cfg.Location), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	_, err := c.AddFunc(cfg.CheckSchedule, func() {
+		if err := a.holidays.Refresh(ctx); err != nil {
+			log.Error("refresh calendar", "error", err)
+		}
+		res, err := a.checker.RunExclusive(ctx, clock())
+		switch {
+		case err != nil:
+			log.Error("sla check failed", "error", err)
+		case res.Skipped:
+			log.Debug("sla check run by another replica")
+		default:
+			log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule sla check: %w", err)
+	}
+	if _, err := c.AddFunc("@every 1m", func() {
+		if err := a.holidays.Refresh(ctx); err != nil {
+			log.Error("refresh calendar", "error", err)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	c.Start()
+	return func() { <-c.Stop().Done() }, nil
+}
+
+func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, *slog.Logger, error) {
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := wire(ctx, cfg, db, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return a, log, nil
+}
+
+func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	a, _, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	res, err := a.checker.RunExclusive(ctx, clock())
+	if err != nil {
+		return err
+	}
+	if res.Skipped {
+		fmt.Fprintln(stdout, "another replica is running the SLA check; nothing done")
+		return nil
+	}
+	fmt.Fprintf(stdout, "checked %d open requests: %d newly at risk, %d newly breached\n", res.Checked, res.AtRisk, res.Breached)
+	return nil
+}
+
+func report(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("datashare report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "first Singapore date of the window, YYYY-MM-DD")
+	to := fs.String("to", "", "Singapore date after the window, YYYY-MM-DD (exclusive)")
+	groupBy := fs.String("group-by", "", "owner_agency, requesting_agency or month")
+	agency := fs.String("agency", "", "only requests this agency owns or requested")
+	format := fs.String("format", "table", "table, csv or json")
+	rest, common := splitFlags(args, map[string]bool{"from": true, "to": true, "group-by": true, "agency": true, "format": true})
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	cfg, err := loadConfig("report", common, getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	q := sla.Query{GroupBy: *groupBy, Agency: *agency}
+	if q.From, err = calendar.ParseDate(*from); err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	if q.To, err = calendar.ParseDate(*to); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if *format != "table" && *format != "csv" && *format != "json" {
+		return fmt.Errorf("--format: want table, csv or json")
+	}
+	a, _, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	rep, err := a.reporter.Compute(ctx, q, clock())
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case "csv":
+		_, err := io.WriteString(stdout, rep.CSV())
+		return err
+	}
+	return printReport(stdout, rep)
+}
+
+func pct(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", *r*100)
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+func printReport(w io.Writer, rep *sla.Report) error {
+	fmt.Fprintf(w, "SLA compliance %s to %s (to exclusive), target %g working days\n\n", rep.From, rep.To, rep.TargetWorkingDays)
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tMET\tMISSED\tCOMPLIANCE")
+	for _, g := range rep.Groups {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", g.Key, g.Met, g.Missed, pct(g.ComplianceRate))
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%s\n", rep.Met, rep.Missed, pct(rep.ComplianceRate))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nfinished in window: %d, elapsed working days median %s, p90 %s\n", rep.Finished, num(rep.Elapsed.Median), num(rep.Elapsed.P90))
+	fmt.Fprintf(w, "mean working days in state: submitted %.2f, clarification_requested %.2f, approved %.2f\n",
+		rep.TimeInState["submitted"], rep.TimeInState["clarification_requested"], rep.TimeInState["approved"])
+	fmt.Fprintf(w, "open now: %d (at risk %d, breached %d)\n", rep.Open.Total, rep.Open.AtRisk, rep.Open.Breached)
+	return nil
+}
+
+// splitFlags separates a sub-command's own flags from the common ones that
+// loadConfig reads.
+func splitFlags(args []string, own map[string]bool) (mine, common []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name := a
+		for len(name) > 0 && name[0] == '-' {
+			name = name[1:]
+		}
+		hasValue := false
+		for j := range name {
+			if name[j] == '=' {
+				name, hasValue = name[:j], true
+				break
+			}
+		}
+		dst := &common
+		if own[name] {
+			dst = &mine
+		}
+		*dst = append(*dst, a)
+		if !hasValue && i+1 < len(args) && len(args[i+1]) > 0 && args[i+1][0] != '-' && a[0] == '-' {
+			*dst = append(*dst, args[i+1])
+			i++
+		}
+	}
+	return mine, common
+}
+
+func importFile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var file string
+	var rest []string
+	for _, a := range args {
+		if file == "" && len(a) > 0 && a[0] != '-' && (len(rest) == 0 || rest[len(rest)-1][0] != '-' || containsEq(rest[len(rest)-1])) {
+			file = a
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if file == "" {
+		return fmt.Errorf("usage: datashare import FILE (JSON or CSV)")
+	}
+	cfg, err := loadConfig("import", rest, getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	batch, err := imports.ReadFile(f, file)
+	if err != nil {
+		return err
+	}
+	a, _, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	admin := workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
+	total := imports.Result{Errors: []imports.RecordError{}}
+	for start := 0; start < len(batch.Requests); start += imports.MaxRecords {
+		end := min(start+imports.MaxRecords, len(batch.Requests))
+		res, err := a.importer.Import(ctx, admin, imports.Batch{Requests: batch.Requests[start:end]})
+		if err != nil {
+			return err
+		}
+		total.Imported += res.Imported
+		total.Skipped += res.Skipped
+		total.Errors = append(total.Errors, res.Errors...)
+	}
+	fmt.Fprintf(stdout, "imported %d, skipped %d (already there), %d with errors\n", total.Imported, total.Skipped, len(total.Errors))
+	for _, e := range total.Errors {
+		fmt.Fprintf(stdout, "  %s: %s\n", e.ExternalRef, e.Message)
+	}
+	if len(total.Errors) > 0 {
+		return fmt.Errorf("%d requests were not imported", len(total.Errors))
+	}
+	return nil
+}
+
+func containsEq(s string) bool {
+	for i := range s {
+		if s[i] == '=' {
+			return true
+		}
+	}
+	return false
+}

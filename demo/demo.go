@@ -9,8 +9,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"datashare/accounts"
+	"datashare/calendar"
+	"datashare/imports"
 	"datashare/errs"
 	"datashare/models"
 	"datashare/workflow"
@@ -57,7 +60,7 @@ func (s *seeder) actor(agency, key string) workflow.Actor {
 // Run seeds when the database holds no requests and no demo users, then
 // issues a fresh token for every demo user and prints them to w. On a
 // database that holds other data it seeds nothing and says so.
-func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, w io.Writer) error {
+func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *imports.Importer, cal *calendar.Calendar, now time.Time, w io.Writer) error {
 	s := &seeder{acc: acc, wf: wf, users: map[string]models.User{}}
 	_, err := acc.UserByEmail(ctx, email("MOH", "requester"))
 	switch {
@@ -74,6 +77,9 @@ func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, w io.
 			return nil
 		}
 		if err := s.seed(ctx); err != nil {
+			return err
+		}
+		if err := s.history(ctx, im, cal, now); err != nil {
 			return err
 		}
 	default:

@@ -145,7 +145,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 	if cfg.Demo {
-		if err := demo.Run(ctx, acc, wf, stdout); err != nil {
+		if err := demo.Run(ctx, acc, wf, a.importer, a.holidays.Current(), clock(), stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}

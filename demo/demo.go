@@ -13,8 +13,8 @@ import (
 
 	"datashare/accounts"
 	"datashare/calendar"
-	"datashare/imports"
 	"datashare/errs"
+	"datashare/imports"
 	"datashare/models"
 	"datashare/workflow"
 )

@@ -27,7 +27,7 @@ func (s *seeder) history(ctx context.Context, im *imports.Importer, cal *calenda
 		}
 		// Owners differ in speed, so the report's breakdown says something.
 		speed := map[string]float64{"HDB": 3, "IRAS": 6, "LTA": 4, "MOE": 5, "MOH": 7, "MSF": 4}[to]
-		submit := cal.Due(start.Add(time.Duration(rng.IntN(140*24)) * time.Hour), rng.Float64())
+		submit := cal.Due(start.Add(time.Duration(rng.IntN(140*24))*time.Hour), rng.Float64())
 		days := speed*0.4 + rng.ExpFloat64()*speed*0.5
 		req, appr := email(from, "requester"), email(to, "approver")
 		ev := []imports.Event{{Action: string(workflow.Submit), At: submit, ActorEmail: req}}

@@ -42,7 +42,7 @@ type list[T any] struct {
 	Items []T `json:"items"`
 }
 
-func registerAccountRoutes(g *echo.Group, s *server) {
+func registerAccountRoutes(g authedGroup, s *server) {
 	g.GET("/me", s.handleMe)
 	g.GET("/agencies", s.handleAgencyList)
 	g.POST("/agencies", s.handleAgencyCreate)

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"datashare/errs"
+	"datashare/workflow"
 )
 
 type holidayJSON struct {
@@ -18,7 +21,7 @@ type holidayJSON struct {
 	Kind string `json:"kind"`
 }
 
-func registerCalendarRoutes(g *echo.Group, s *server) {
+func registerCalendarRoutes(g authedGroup, s *server) {
 	g.GET("/calendar/holidays", s.handleHolidayList)
 	g.POST("/calendar/holidays", s.handleHolidayCreate)
 	g.POST("/calendar/holidays/import", s.handleHolidayImport)
@@ -71,6 +74,9 @@ func (s *server) handleHolidayDelete(c echo.Context) error {
 }
 
 func (s *server) handleHolidayImport(c echo.Context) error {
+	if !caller(c).actor.Has(workflow.Admin) {
+		return errs.E(errs.Forbidden, "only an admin may change the calendar")
+	}
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || mt != "text/calendar" {
 		return errs.E(errs.UnsupportedMedia, "send the iCalendar file as text/calendar")
@@ -78,7 +84,11 @@ func (s *server) handleHolidayImport(c echo.Context) error {
 	kind := c.QueryParam("kind")
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return errs.E(errs.TooLarge, "the file is larger than 1 MiB")
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return errs.E(errs.Malformed, "could not read the file")
 	}
 	n, err := s.Holidays.Import(c.Request().Context(), caller(c).actor, bytesReader(body), kind)
 	if err != nil {
@@ -124,7 +134,7 @@ func (s *server) handleDue(c echo.Context) error {
 		return err
 	}
 	days, err := strconv.ParseFloat(c.QueryParam("days"), 64)
-	if err != nil || days < 0 || days > 3650 {
+	if err != nil || math.IsNaN(days) || days < 0 || days > 3650 {
 		return errs.Field("days", "days must be a number of working days from 0 to 3650")
 	}
 	due := s.Holidays.Current().Due(start, days)

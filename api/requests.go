@@ -102,7 +102,7 @@ type transitionJSON struct {
 	Comment   string      `json:"comment"`
 }
 
-func registerRequestRoutes(g *echo.Group, s *server) {
+func registerRequestRoutes(g authedGroup, s *server) {
 	g.POST("/requests", s.handleRequestCreate)
 	g.GET("/requests", s.handleRequestList)
 	g.GET("/requests/:request_id", s.handleRequestGet)
@@ -275,18 +275,26 @@ type pageJSON struct {
 	NextCursor *string       `json:"next_cursor"`
 }
 
-func encodeCursor(id int64) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(id))
+// A cursor is opaque to clients: a byte naming the sort it belongs to and
+// the position (the last id, or an offset when sorted by due date).
+const (
+	cursorNewest byte = 'n'
+	cursorDue    byte = 'd'
+)
+
+func encodeCursor(kind byte, n int64) string {
+	var b [9]byte
+	b[0] = kind
+	binary.BigEndian.PutUint64(b[1:], uint64(n))
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func decodeCursor(s string) (int64, error) {
+func decodeCursor(s string, kind byte) (int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 8 {
-		return 0, errs.Field("cursor", "cursor is not one this service gave out")
+	if err != nil || len(b) != 9 || b[0] != kind {
+		return 0, errs.Field("cursor", "cursor is not one this service gave out for this sort order")
 	}
-	id := int64(binary.BigEndian.Uint64(b))
+	id := int64(binary.BigEndian.Uint64(b[1:]))
 	if id <= 0 {
 		return 0, errs.Field("cursor", "cursor is not one this service gave out")
 	}
@@ -319,7 +327,11 @@ func (s *server) handleRequestList(c echo.Context) error {
 		}
 	}
 	if v := c.QueryParam("cursor"); v != "" {
-		n, err := decodeCursor(v)
+		kind := cursorNewest
+		if f.SortByDue {
+			kind = cursorDue
+		}
+		n, err := decodeCursor(v, kind)
 		if err != nil {
 			return err
 		}
@@ -338,7 +350,11 @@ func (s *server) handleRequestList(c echo.Context) error {
 		out.Items = append(out.Items, s.toRequest(&rs[i]))
 	}
 	if next != 0 {
-		cur := encodeCursor(next)
+		kind := cursorNewest
+		if f.SortByDue {
+			kind = cursorDue
+		}
+		cur := encodeCursor(kind, next)
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)

@@ -69,7 +69,7 @@ func New(d Deps) *echo.Echo {
 		return err
 	}}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-		Limit:   "1M",
+		Limit:   "1MiB",
 		Skipper: func(c echo.Context) bool { return c.Path() == importPath },
 	}))
 
@@ -78,7 +78,9 @@ func New(d Deps) *echo.Echo {
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.yaml", s.handleOpenAPI)
-	authed := v1.Group("", s.authenticate)
+	// Authentication is per route rather than group middleware, so that a
+	// wrong method on a known path answers 405, not 404.
+	authed := authedGroup{g: v1, auth: s.authenticate}
 	registerAccountRoutes(authed, s)
 	registerRequestRoutes(authed, s)
 	registerCalendarRoutes(authed, s)
@@ -126,4 +128,30 @@ func (s *server) handleReady(c echo.Context) error {
 
 func (s *server) handleOpenAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", openapiSpec)
+}
+
+// authedGroup registers routes that require a bearer token.
+type authedGroup struct {
+	g    *echo.Group
+	auth echo.MiddlewareFunc
+}
+
+func (a authedGroup) add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.g.Add(method, path, h, append([]echo.MiddlewareFunc{a.auth}, m...)...)
+}
+
+func (a authedGroup) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.add(http.MethodGet, path, h, m...)
+}
+
+func (a authedGroup) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.add(http.MethodPost, path, h, m...)
+}
+
+func (a authedGroup) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.add(http.MethodPatch, path, h, m...)
+}
+
+func (a authedGroup) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.add(http.MethodDelete, path, h, m...)
 }

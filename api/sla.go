@@ -20,11 +20,11 @@ const importPath = "/api/v1/admin/import"
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
-func registerSLARoutes(g *echo.Group, s *server) {
+func registerSLARoutes(g authedGroup, s *server) {
 	g.GET("/reports/sla", s.handleReport)
 	g.GET("/reports/sla.csv", s.handleReportCSV)
 	g.POST("/admin/jobs/sla-check", s.handleSLACheck)
-	g.POST("/admin/import", s.handleImport, middleware.BodyLimit("64M"))
+	g.POST("/admin/import", s.handleImport, middleware.BodyLimit("64MiB"))
 }
 
 func (s *server) report(c echo.Context) (*sla.Report, error) {

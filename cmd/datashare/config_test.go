@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig("serve", nil, envOf(nil), io.Discard, true)
+	if err != nil {
+		t.Fatalf("loadConfig with no flags and no environment: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"addr", cfg.Addr, ":8080"},
+		{"db", cfg.DB, "datashare.db"},
+		{"demo", cfg.Demo, false},
+		{"admin email", cfg.AdminEmail, ""},
+		{"admin token", cfg.AdminToken, ""},
+		{"approvals", cfg.Approvals.String(), "confidential=2,official-closed=1,official-open=1,restricted=2"},
+		{"log format", cfg.LogFormat, "text"},
+		{"log level", cfg.LogLevel, slog.LevelInfo},
+		{"shutdown timeout", cfg.ShutdownTimeout, 30 * time.Second},
+		{"time zone", cfg.Location.String(), "Asia/Singapore"},
+		{"working hours", cfg.Hours.String(), "mon-thu 08:30-18:00; fri 08:30-17:30"},
+		{"sla target", cfg.SLA.Target, 7.0},
+		{"sla warning", cfg.SLA.Warn, 5.0},
+		{"sla check schedule", cfg.CheckSchedule, "*/15 * * * *"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("default %s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+var fullEnv = map[string]string{
+	"DATASHARE_ADDR":               "127.0.0.1:9000",
+	"DATASHARE_DB":                 "/var/lib/datashare/env.db",
+	"DATASHARE_ADMIN_EMAIL":        "  admin@tech.gov.sg ",
+	"DATASHARE_ADMIN_TOKEN":        "env-token-0123456789abcdefghijklmnopq",
+	"DATASHARE_APPROVALS":          "restricted=3, Confidential=4",
+	"DATASHARE_LOG_FORMAT":         "json",
+	"DATASHARE_LOG_LEVEL":          "debug",
+	"DATASHARE_SHUTDOWN_TIMEOUT":   "5s",
+	"DATASHARE_TZ":                 "Asia/Tokyo",
+	"DATASHARE_WORKING_HOURS":      "mon-fri 09:00-17:00",
+	"DATASHARE_SLA_TARGET_DAYS":    "10",
+	"DATASHARE_SLA_WARN_DAYS":      "8.5",
+	"DATASHARE_SLA_CHECK_SCHEDULE": "0 * * * *",
+}
+
+func TestLoadConfigFromEnvironment(t *testing.T) {
+	cfg, err := loadConfig("serve", nil, envOf(fullEnv), io.Discard, true)
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"addr", cfg.Addr, "127.0.0.1:9000"},
+		{"db", cfg.DB, "/var/lib/datashare/env.db"},
+		{"admin email (trimmed)", cfg.AdminEmail, "admin@tech.gov.sg"},
+		{"admin token", cfg.AdminToken, "env-token-0123456789abcdefghijklmnopq"},
+		{"restricted approvals", cfg.Approvals.Approvals["restricted"], 3},
+		{"confidential approvals", cfg.Approvals.Approvals["confidential"], 4},
+		{"official-open approvals (default kept)", cfg.Approvals.Approvals["official-open"], 1},
+		{"log format", cfg.LogFormat, "json"},
+		{"log level", cfg.LogLevel, slog.LevelDebug},
+		{"shutdown timeout", cfg.ShutdownTimeout, 5 * time.Second},
+		{"time zone", cfg.Location.String(), "Asia/Tokyo"},
+		{"working hours", cfg.Hours.String(), "mon-fri 09:00-17:00"},
+		{"sla target", cfg.SLA.Target, 10.0},
+		{"sla warning", cfg.SLA.Warn, 8.5},
+		{"sla check schedule", cfg.CheckSchedule, "0 * * * *"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s from the environment: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
+	args := []string{
+		"--addr", "127.0.0.1:9100",
+		"--db", "postgres://ds@db:5432/ds?sslmode=disable",
+		"--demo",
+		"--approvals", "restricted=5",
+		"--log-format", "text",
+		"--log-level", "warn",
+		"--shutdown-timeout", "1m",
+		"--tz", "UTC",
+		"--working-hours", "sat 10:00-14:00",
+		"--sla-target-days", "3",
+		"--sla-warn-days", "2",
+		"--sla-check-schedule", "@hourly",
+	}
+	cfg, err := loadConfig("serve", args, envOf(fullEnv), io.Discard, true)
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"addr", cfg.Addr, "127.0.0.1:9100"},
+		{"db", cfg.DB, "postgres://ds@db:5432/ds?sslmode=disable"},
+		{"demo", cfg.Demo, true},
+		{"restricted approvals", cfg.Approvals.Approvals["restricted"], 5},
+		{"confidential approvals (flag replaces the variable wholly)", cfg.Approvals.Approvals["confidential"], 2},
+		{"log format", cfg.LogFormat, "text"},
+		{"log level", cfg.LogLevel, slog.LevelWarn},
+		{"shutdown timeout", cfg.ShutdownTimeout, time.Minute},
+		{"time zone", cfg.Location.String(), "UTC"},
+		{"working hours", cfg.Hours.String(), "sat 10:00-14:00"},
+		{"sla target", cfg.SLA.Target, 3.0},
+		{"sla warning", cfg.SLA.Warn, 2.0},
+		{"sla check schedule", cfg.CheckSchedule, "@hourly"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v from the flag", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadConfigMigrateIgnoresServeSettings(t *testing.T) {
+	env := map[string]string{
+		"DATASHARE_DB":                 "m.db",
+		"DATASHARE_ADDR":               "not an address",
+		"DATASHARE_SHUTDOWN_TIMEOUT":   "never",
+		"DATASHARE_SLA_CHECK_SCHEDULE": "whenever",
+	}
+	cfg, err := loadConfig("migrate", nil, envOf(env), io.Discard, false)
+	if err != nil {
+		t.Fatalf("migrate with serve-only variables set badly: got %v, want nil", err)
+	}
+	if cfg.DB != "m.db" {
+		t.Errorf("migrate db: got %q, want %q", cfg.DB, "m.db")
+	}
+	if _, err := loadConfig("migrate", []string{"--demo"}, envOf(nil), io.Discard, false); err == nil {
+		t.Errorf("migrate --demo: got nil, want an unknown-flag error")
+	}
+}
+
+func TestLoadConfigRejects(t *testing.T) {
+	longToken := strings.Repeat("x", 32)
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in the error
+	}{
+		{"approvals without a count", nil, map[string]string{"DATASHARE_APPROVALS": "restricted"}, "DATASHARE_APPROVALS"},
+		{"approvals of zero", []string{"--approvals", "restricted=0"}, nil, "DATASHARE_APPROVALS"},
+		{"approvals over ten", nil, map[string]string{"DATASHARE_APPROVALS": "restricted=11"}, "DATASHARE_APPROVALS"},
+		{"unknown log level", nil, map[string]string{"DATASHARE_LOG_LEVEL": "loud"}, "DATASHARE_LOG_LEVEL"},
+		{"unknown log format", []string{"--log-format", "xml"}, nil, `DATASHARE_LOG_FORMAT: want text or json, got "xml"`},
+		{"shutdown timeout not a duration", nil, map[string]string{"DATASHARE_SHUTDOWN_TIMEOUT": "30"}, "DATASHARE_SHUTDOWN_TIMEOUT"},
+		{"shutdown timeout of zero", []string{"--shutdown-timeout", "0s"}, nil, "DATASHARE_SHUTDOWN_TIMEOUT"},
+		{"negative shutdown timeout", []string{"--shutdown-timeout", "-5s"}, nil, "DATASHARE_SHUTDOWN_TIMEOUT"},
+		{"admin email without token", nil, map[string]string{"DATASHARE_ADMIN_EMAIL": "a@tech.gov.sg"}, "set both DATASHARE_ADMIN_EMAIL and DATASHARE_ADMIN_TOKEN, or neither"},
+		{"admin token without email", nil, map[string]string{"DATASHARE_ADMIN_TOKEN": longToken}, "set both DATASHARE_ADMIN_EMAIL and DATASHARE_ADMIN_TOKEN, or neither"},
+		{"admin email of blanks", nil, map[string]string{"DATASHARE_ADMIN_EMAIL": "   ", "DATASHARE_ADMIN_TOKEN": longToken}, "set both"},
+		{"admin token of 31 characters", nil, map[string]string{"DATASHARE_ADMIN_EMAIL": "a@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": longToken[:31]}, "DATASHARE_ADMIN_TOKEN must be at least 32 characters"},
+		{"unknown time zone", nil, map[string]string{"DATASHARE_TZ": "Asia/Atlantis"}, `DATASHARE_TZ: unknown time zone "Asia/Atlantis"`},
+		{"unreadable working hours", []string{"--working-hours", "weekdays 9-5"}, nil, "DATASHARE_WORKING_HOURS"},
+		{"no working day at all", nil, map[string]string{"DATASHARE_WORKING_HOURS": "mon 18:00-09:00"}, "DATASHARE_WORKING_HOURS"},
+		{"sla target not a number", nil, map[string]string{"DATASHARE_SLA_TARGET_DAYS": "seven"}, "DATASHARE_SLA_TARGET_DAYS: want a number of working days"},
+		{"sla warning not a number", []string{"--sla-warn-days", "five"}, nil, "DATASHARE_SLA_WARN_DAYS: want a number of working days"},
+		{"sla target of zero", []string{"--sla-target-days", "0"}, nil, "DATASHARE_SLA_TARGET_DAYS/DATASHARE_SLA_WARN_DAYS"},
+		{"sla warning at the target", nil, map[string]string{"DATASHARE_SLA_TARGET_DAYS": "5", "DATASHARE_SLA_WARN_DAYS": "5"}, "DATASHARE_SLA_TARGET_DAYS/DATASHARE_SLA_WARN_DAYS"},
+		{"unreadable sla check schedule", nil, map[string]string{"DATASHARE_SLA_CHECK_SCHEDULE": "every quarter hour"}, "DATASHARE_SLA_CHECK_SCHEDULE"},
+		{"empty database", []string{"--db", ""}, nil, "DATASHARE_DB must not be empty"},
+		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
+		{"unknown flag", []string{"--port", "80"}, nil, "port"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			_, err := loadConfig("serve", tc.args, envOf(tc.env), &stderr, true)
+			if err == nil {
+				t.Fatalf("got nil, want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %q, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
+	env := map[string]string{"DATASHARE_LOG_LEVEL": "loud", "DATASHARE_LOG_FORMAT": "xml", "DATASHARE_ADMIN_TOKEN": "short"}
+	_, err := loadConfig("serve", nil, envOf(env), io.Discard, true)
+	if err == nil {
+		t.Fatal("got nil, want errors")
+	}
+	for _, want := range []string{"DATASHARE_LOG_LEVEL", "DATASHARE_LOG_FORMAT", "set both", "at least 32 characters"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestConfigLogValueMasksSecrets(t *testing.T) {
+	const (
+		token    = "admin-token-that-must-never-be-logged-42"
+		password = "pg-pass-w0rd"
+	)
+	cfg, err := loadConfig("serve", []string{"--db", "postgres://datashare:" + password + "@postgres:5432/datashare?sslmode=disable"},
+		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token}), io.Discard, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		cfg.LogFormat = format
+		newLogger(cfg, &buf).Info("starting", "config", cfg)
+		out := buf.String()
+		for _, secret := range []string{token, password} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s log shows the secret %q:\n%s", format, secret, out)
+			}
+		}
+		for _, want := range []string{"admin@tech.gov.sg", "postgres://datashare:********@postgres:5432/datashare?sslmode=disable", "********"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s log lacks %q:\n%s", format, want, out)
+			}
+		}
+	}
+}
+
+func TestMaskDSN(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"datashare.db", "datashare.db"},
+		{"/data/datashare.db", "/data/datashare.db"},
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"},
+		{"postgres://ds:secret@db:5432/ds", "postgres://ds:********@db:5432/ds"},
+		{"postgresql://ds:secret@db/ds?sslmode=require", "postgresql://ds:********@db/ds?sslmode=require"},
+		{"postgres://ds:p@ss:w@rd@db/ds", "postgres://ds:********@db/ds"},
+		{"postgres://ds:@db/ds", "postgres://ds:********@db/ds"},
+	}
+	for _, tc := range cases {
+		if got := maskDSN(tc.in); got != tc.want {
+			t.Errorf("maskDSN(%q): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMaskHidesAnyTokenButShowsAbsence(t *testing.T) {
+	if got := mask(""); got != "" {
+		t.Errorf("mask of no token: got %q, want empty", got)
+	}
+	if got := mask("abc"); got != "********" {
+		t.Errorf("mask of a token: got %q, want ********", got)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"datashare/holidays"
 	"datashare/imports"
 	"datashare/models"
+	"datashare/notifications"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -125,11 +126,12 @@ func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Lo
 	keeper := sla.NewKeeper(hol, sla.DefaultSettings())
 	hol.OnChange(sla.NewReprojector(db, keeper).Run)
 	acc := accounts.NewService(db, clock)
-	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper)
+	outbox := notifications.NewOutbox(db, loc, notifications.Links{Base: "https://datashare.test"}, false)
+	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper).WithNotifier(outbox)
 	return api.Deps{
 		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: keeper,
-		Checker: sla.NewChecker(db, keeper, nil, log), Reporter: sla.NewReporter(db, keeper),
-		Holidays: hol, Importer: imports.New(db, acc, wf), DB: db,
+		Checker: sla.NewChecker(db, keeper, outbox.SLA, log), Reporter: sla.NewReporter(db, keeper),
+		Holidays: hol, Importer: imports.New(db, acc, wf), Notifications: notifications.NewService(db, clock), DB: db,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"datashare/accounts"
 	"datashare/holidays"
 	"datashare/imports"
+	"datashare/notifications"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -42,7 +43,9 @@ type Deps struct {
 	Reporter *sla.Reporter
 	Holidays *holidays.Service
 	Importer *imports.Importer
-	DB       Pinger
+	// Notifications may be nil: the notification routes are then absent.
+	Notifications *notifications.Service
+	DB            Pinger
 }
 
 type server struct {
@@ -85,6 +88,9 @@ func New(d Deps) *echo.Echo {
 	registerRequestRoutes(authed, s)
 	registerCalendarRoutes(authed, s)
 	registerSLARoutes(authed, s)
+	if d.Notifications != nil {
+		registerNotificationRoutes(authed, s)
+	}
 	return e
 }
 
@@ -150,6 +156,10 @@ func (a authedGroup) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareF
 
 func (a authedGroup) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 	a.add(http.MethodPatch, path, h, m...)
+}
+
+func (a authedGroup) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	a.add(http.MethodPut, path, h, m...)
 }
 
 func (a authedGroup) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {

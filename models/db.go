@@ -201,22 +201,47 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 
 type txKey struct{}
 
+// txState is the transaction a context carries and what to run once it
+// has committed.
+type txState struct {
+	tx    *gorm.DB
+	after []func()
+}
+
 // Tx runs fn in a transaction carried by the context given to fn. When ctx
 // already carries one, fn joins it, so that an outer caller (idempotency,
 // imports) can make several steps commit together.
 func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx *gorm.DB) error) error {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return fn(ctx, tx)
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return fn(ctx, st.tx)
 	}
-	return db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx), tx)
+	st := &txState{}
+	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st.tx = tx
+		return fn(context.WithValue(ctx, txKey{}, st), tx)
 	})
+	if err == nil {
+		for _, f := range st.after {
+			f()
+		}
+	}
+	return err
+}
+
+// AfterCommit runs f once the transaction carried by ctx has committed, or
+// at once when ctx carries none. A rolled-back transaction never runs f.
+func (db *DB) AfterCommit(ctx context.Context, f func()) {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		st.after = append(st.after, f)
+		return
+	}
+	f()
 }
 
 // Conn returns the transaction carried by ctx, or the pool.
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return st.tx
 	}
 	return db.Gorm.WithContext(ctx)
 }

@@ -136,3 +136,56 @@ func (c SLAClock) Columns() map[string]any {
 		"days_approved":                c.DaysApproved,
 	}
 }
+
+// Delivery is one outgoing email or webhook call in the outbox.
+type Delivery struct {
+	ID            int64 `gorm:"primaryKey"`
+	DeliveryID    string
+	Event         string
+	RequestID     *int64
+	Channel       string
+	UserID        *int64
+	WebhookID     *int64
+	Recipient     string
+	Payload       string
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+func (Delivery) TableName() string { return "outbox" }
+
+// Webhook is an endpoint that receives events, signed with its secret.
+type Webhook struct {
+	ID        int64 `gorm:"primaryKey"`
+	URL       string
+	Events    string // comma-separated event names, or *
+	Secret    string
+	CreatedAt time.Time
+	DeletedAt *time.Time
+}
+
+// Notification is an in-app message for one user.
+type Notification struct {
+	ID        int64 `gorm:"primaryKey"`
+	UserID    int64
+	Event     string
+	RequestID *int64
+	Title     string
+	Body      string
+	CreatedAt time.Time
+	ReadAt    *time.Time
+}
+
+// Preference turns one event on or off on one channel for one user; no row
+// means on.
+type Preference struct {
+	UserID  int64  `gorm:"primaryKey"`
+	Channel string `gorm:"primaryKey"`
+	Event   string `gorm:"primaryKey"`
+	Enabled bool
+}

@@ -17,10 +17,11 @@ import (
 
 // Service applies the rules of this package to stored requests.
 type Service struct {
-	db     *models.DB
-	policy Policy
-	now    func() time.Time
-	keeper Timekeeper
+	db       *models.DB
+	policy   Policy
+	now      func() time.Time
+	keeper   Timekeeper
+	notifier Notifier
 }
 
 // Timekeeper keeps the SLA clock of a request current. Stamp is called in
@@ -28,6 +29,30 @@ type Service struct {
 // may change only r.SLA.
 type Timekeeper interface {
 	Stamp(r *models.Request, from, to string, at time.Time)
+}
+
+// Notifier hears of every transition taken live (not of imported ones),
+// inside the transaction that saves it, so that its messages are written if
+// and only if the transition is.
+type Notifier interface {
+	Transition(ctx context.Context, e Event) error
+}
+
+// Event is a transition as the Notifier hears of it.
+type Event struct {
+	Request *models.Request // as it is after the action
+	Action  Action
+	From    State
+	To      State
+	ActorID int64
+	At      time.Time
+	Comment string
+}
+
+// WithNotifier makes s tell n of every live transition.
+func (s *Service) WithNotifier(n Notifier) *Service {
+	s.notifier = n
+	return s
 }
 
 // WithTimekeeper makes s keep the SLA clock of every request with k.
@@ -414,8 +439,13 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
-		out, err = s.load(tx, id, false)
-		return err
+		if out, err = s.load(tx, id, false); err != nil {
+			return err
+		}
+		if s.notifier != nil && at.IsZero() {
+			return s.notifier.Transition(ctx, Event{Request: out, Action: act, From: State(from), To: o.To, ActorID: actor.ID, At: now, Comment: comment})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s request %d: %w", act, id, err)

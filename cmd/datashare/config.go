@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/calendar"
+	"datashare/notifications"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -34,6 +37,11 @@ type Config struct {
 	Hours           calendar.WeekHours
 	SLA             sla.Settings
 	CheckSchedule   string
+	DigestSchedule  string
+	SMTP            *notifications.SMTP
+	MailFrom        string
+	BaseURL         string
+	MaxAttempts     int
 }
 
 // env names, in one place so the README's table can be checked against it.
@@ -51,6 +59,11 @@ const (
 	envTarget          = "DATASHARE_SLA_TARGET_DAYS"
 	envWarn            = "DATASHARE_SLA_WARN_DAYS"
 	envSchedule        = "DATASHARE_SLA_CHECK_SCHEDULE"
+	envDigestSchedule  = "DATASHARE_DIGEST_SCHEDULE"
+	envSMTP            = "DATASHARE_SMTP_URL"
+	envMailFrom        = "DATASHARE_MAIL_FROM"
+	envBaseURL         = "DATASHARE_BASE_URL"
+	envMaxAttempts     = "DATASHARE_NOTIFY_MAX_ATTEMPTS"
 )
 
 func orDefault(v, def string) string {
@@ -66,7 +79,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	var approvals, level, shutdown, tz, hours, target, warn string
+	var approvals, level, shutdown, tz, hours, target, warn, smtpURL, attempts string
 	fs.StringVar(&cfg.DB, "db", orDefault(getenv(envDB), "datashare.db"), "SQLite file, or a postgres:// URL ("+envDB+")")
 	fs.StringVar(&approvals, "approvals", getenv(envApprovals), "approvers needed per classification, e.g. restricted=2,confidential=3 ("+envApprovals+")")
 	fs.StringVar(&cfg.LogFormat, "log-format", orDefault(getenv(envLogFormat), "text"), "log format: text or json ("+envLogFormat+")")
@@ -75,7 +88,12 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&hours, "working-hours", orDefault(getenv(envWorkingHours), calendar.DefaultHours().String()), "working hours per weekday ("+envWorkingHours+")")
 	fs.StringVar(&target, "sla-target-days", orDefault(getenv(envTarget), "7"), "working days allowed per request ("+envTarget+")")
 	fs.StringVar(&warn, "sla-warn-days", orDefault(getenv(envWarn), "5"), "elapsed working days at which a request is at risk ("+envWarn+")")
+	fs.StringVar(&smtpURL, "smtp-url", getenv(envSMTP), "SMTP server for email, e.g. smtp://user:pass@host:587; empty: no email ("+envSMTP+")")
+	fs.StringVar(&cfg.MailFrom, "mail-from", orDefault(getenv(envMailFrom), "datashare <no-reply@datashare.gov.sg>"), "sender of emails ("+envMailFrom+")")
+	fs.StringVar(&cfg.BaseURL, "base-url", orDefault(getenv(envBaseURL), "http://localhost:8080"), "address of the web UI, for links in emails ("+envBaseURL+")")
+	fs.StringVar(&attempts, "notify-max-attempts", orDefault(getenv(envMaxAttempts), "10"), "attempts before a delivery is dead ("+envMaxAttempts+")")
 	if serve {
+		fs.StringVar(&cfg.DigestSchedule, "digest-schedule", orDefault(getenv(envDigestSchedule), "0 8 * * *"), "cron schedule of the approvers' daily digest, in the time zone; sent on working days only ("+envDigestSchedule+")")
 		fs.StringVar(&cfg.CheckSchedule, "sla-check-schedule", orDefault(getenv(envSchedule), "*/15 * * * *"), "cron schedule of the SLA check, in the time zone ("+envSchedule+")")
 		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
@@ -119,9 +137,28 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 			errs = append(errs, fmt.Errorf("%s/%s: %w", envTarget, envWarn, err))
 		}
 	}
+	if smtpURL != "" {
+		c, err := notifications.ParseSMTPURL(smtpURL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envSMTP, err))
+		}
+		cfg.SMTP = &c
+	}
+	if _, err := mail.ParseAddress(cfg.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %q is not an email address", envMailFrom, cfg.MailFrom))
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("%s: want an http(s) address, got %q", envBaseURL, cfg.BaseURL))
+	}
+	if cfg.MaxAttempts, err = strconv.Atoi(attempts); err != nil || cfg.MaxAttempts < 1 || cfg.MaxAttempts > 100 {
+		errs = append(errs, fmt.Errorf("%s: want a number from 1 to 100, got %q", envMaxAttempts, attempts))
+	}
 	if serve {
 		if _, err := cron.ParseStandard(cfg.CheckSchedule); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", envSchedule, err))
+		}
+		if _, err := cron.ParseStandard(cfg.DigestSchedule); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envDigestSchedule, err))
 		}
 		if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
 			errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
@@ -180,5 +217,17 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("sla_target_days", c.SLA.Target),
 		slog.Float64("sla_warn_days", c.SLA.Warn),
 		slog.String("sla_check_schedule", c.CheckSchedule),
+		slog.String("digest_schedule", c.DigestSchedule),
+		slog.String("smtp_url", smtpRedacted(c.SMTP)),
+		slog.String("mail_from", c.MailFrom),
+		slog.String("base_url", c.BaseURL),
+		slog.Int("notify_max_attempts", c.MaxAttempts),
 	)
+}
+
+func smtpRedacted(c *notifications.SMTP) string {
+	if c == nil {
+		return "(none: email deliveries are skipped)"
+	}
+	return c.Redacted()
 }

@@ -32,6 +32,7 @@ Usage:
   datashare report --from YYYY-MM-DD --to YYYY-MM-DD [--group-by owner_agency|requesting_agency|month] [--agency CODE] [--format table|csv|json]
                                                                  print the compliance report
   datashare import FILE                                          import past requests from a JSON or CSV file
+  datashare notifications retry ID                               queue a dead email or webhook delivery again
 
 Run "datashare <command> -h" for the flags of a command. Every flag has an
 environment variable (DATASHARE_*); see the README.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return report(ctx, args[1:], getenv, stdout, stderr)
 	case "import":
 		return importFile(ctx, args[1:], getenv, stdout, stderr)
+	case "notifications":
+		return notificationsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		cfg, err := loadConfig("migrate", args[1:], getenv, stderr, false)
 		if err != nil {
@@ -152,13 +155,17 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	handler := api.New(api.Deps{
 		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: a.keeper, Checker: a.checker,
-		Reporter: a.reporter, Holidays: a.holidays, Importer: a.importer, DB: db,
+		Reporter: a.reporter, Holidays: a.holidays, Importer: a.importer, Notifications: a.notes, DB: db,
 	})
 	stopCron, err := a.schedule(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer stopCron()
+	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan struct{})
+	go func() { a.dispatch.Run(dispatchCtx); close(dispatched) }()
+	defer func() { stopDispatch(); <-dispatched }()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/robfig/cron/v3"
@@ -17,6 +18,7 @@ import (
 	"datashare/holidays"
 	"datashare/imports"
 	"datashare/models"
+	"datashare/notifications"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -31,6 +33,9 @@ type app struct {
 	checker  *sla.Checker
 	reporter *sla.Reporter
 	importer *imports.Importer
+	outbox   *notifications.Outbox
+	dispatch *notifications.Dispatcher
+	notes    *notifications.Service
 }
 
 // wire builds the services over an open, migrated database.
@@ -43,8 +48,18 @@ func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*ap
 	a.keeper = sla.NewKeeper(a.holidays, cfg.SLA)
 	a.holidays.OnChange(sla.NewReprojector(db, a.keeper).Run)
 	a.acc = accounts.NewService(db, clock)
-	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper)
-	a.checker = sla.NewChecker(db, a.keeper, nil, log)
+	a.outbox = notifications.NewOutbox(db, cfg.Location, notifications.Links{Base: cfg.BaseURL}, cfg.SMTP != nil)
+	senders := map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}
+	if cfg.SMTP != nil {
+		senders[notifications.Email] = notifications.NewMailer(*cfg.SMTP, cfg.MailFrom)
+	}
+	policy := notifications.DefaultPolicy()
+	policy.MaxAttempts = cfg.MaxAttempts
+	a.dispatch = notifications.NewDispatcher(db, senders, policy, clock, log)
+	a.outbox.OnCommit(a.dispatch.Kick)
+	a.notes = notifications.NewService(db, clock)
+	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper).WithNotifier(a.outbox)
+	a.checker = sla.NewChecker(db, a.keeper, a.outbox.SLA, log)
 	a.reporter = sla.NewReporter(db, a.keeper)
 	a.importer = imports.New(db, a.acc, a.wf)
 	return a, nil
@@ -72,6 +87,16 @@ func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(
 	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule sla check: %w", err)
+	}
+	if _, err := c.AddFunc(cfg.DigestSchedule, func() {
+		n, err := a.outbox.Digest(ctx, a.holidays.Current(), clock())
+		if err != nil {
+			log.Error("daily digest failed", "error", err)
+			return
+		}
+		log.Info("daily digest", "emails", n)
+	}); err != nil {
+		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
 	if _, err := c.AddFunc("@every 1m", func() {
 		if err := a.holidays.Refresh(ctx); err != nil {
@@ -284,4 +309,28 @@ func containsEq(s string) bool {
 		}
 	}
 	return false
+}
+
+func notificationsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "retry" {
+		return fmt.Errorf("usage: datashare notifications retry ID [--db …]")
+	}
+	id, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("notifications retry: %q is not a delivery id", args[1])
+	}
+	cfg, err := loadConfig("notifications retry", args[2:], getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	a, _, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	if err := notifications.Retry(ctx, a.db, id, clock()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "delivery %d queued again; a running service sends it within a second\n", id)
+	return nil
 }

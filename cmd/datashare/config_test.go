@@ -32,6 +32,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"sla target", cfg.SLA.Target, 7.0},
 		{"sla warning", cfg.SLA.Warn, 5.0},
 		{"sla check schedule", cfg.CheckSchedule, "*/15 * * * *"},
+		{"digest schedule", cfg.DigestSchedule, "0 8 * * *"},
+		{"smtp (none)", cfg.SMTP == nil, true},
+		{"mail from", cfg.MailFrom, "datashare <no-reply@datashare.gov.sg>"},
+		{"base url", cfg.BaseURL, "http://localhost:8080"},
+		{"notify max attempts", cfg.MaxAttempts, 10},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -41,19 +46,24 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 var fullEnv = map[string]string{
-	"DATASHARE_ADDR":               "127.0.0.1:9000",
-	"DATASHARE_DB":                 "/var/lib/datashare/env.db",
-	"DATASHARE_ADMIN_EMAIL":        "  admin@tech.gov.sg ",
-	"DATASHARE_ADMIN_TOKEN":        "env-token-0123456789abcdefghijklmnopq",
-	"DATASHARE_APPROVALS":          "restricted=3, Confidential=4",
-	"DATASHARE_LOG_FORMAT":         "json",
-	"DATASHARE_LOG_LEVEL":          "debug",
-	"DATASHARE_SHUTDOWN_TIMEOUT":   "5s",
-	"DATASHARE_TZ":                 "Asia/Tokyo",
-	"DATASHARE_WORKING_HOURS":      "mon-fri 09:00-17:00",
-	"DATASHARE_SLA_TARGET_DAYS":    "10",
-	"DATASHARE_SLA_WARN_DAYS":      "8.5",
-	"DATASHARE_SLA_CHECK_SCHEDULE": "0 * * * *",
+	"DATASHARE_ADDR":                "127.0.0.1:9000",
+	"DATASHARE_DB":                  "/var/lib/datashare/env.db",
+	"DATASHARE_ADMIN_EMAIL":         "  admin@tech.gov.sg ",
+	"DATASHARE_ADMIN_TOKEN":         "env-token-0123456789abcdefghijklmnopq",
+	"DATASHARE_APPROVALS":           "restricted=3, Confidential=4",
+	"DATASHARE_LOG_FORMAT":          "json",
+	"DATASHARE_LOG_LEVEL":           "debug",
+	"DATASHARE_SHUTDOWN_TIMEOUT":    "5s",
+	"DATASHARE_TZ":                  "Asia/Tokyo",
+	"DATASHARE_WORKING_HOURS":       "mon-fri 09:00-17:00",
+	"DATASHARE_SLA_TARGET_DAYS":     "10",
+	"DATASHARE_SLA_WARN_DAYS":       "8.5",
+	"DATASHARE_SLA_CHECK_SCHEDULE":  "0 * * * *",
+	"DATASHARE_DIGEST_SCHEDULE":     "30 7 * * *",
+	"DATASHARE_SMTP_URL":            "smtps://mailer:env-smtp-pass@mail.tech.gov.sg",
+	"DATASHARE_MAIL_FROM":           "Data sharing <datashare@tech.gov.sg>",
+	"DATASHARE_BASE_URL":            "https://datashare.tech.gov.sg",
+	"DATASHARE_NOTIFY_MAX_ATTEMPTS": "3",
 }
 
 func TestLoadConfigFromEnvironment(t *testing.T) {
@@ -80,6 +90,13 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		{"sla target", cfg.SLA.Target, 10.0},
 		{"sla warning", cfg.SLA.Warn, 8.5},
 		{"sla check schedule", cfg.CheckSchedule, "0 * * * *"},
+		{"digest schedule", cfg.DigestSchedule, "30 7 * * *"},
+		{"smtp host", cfg.SMTP.Host, "mail.tech.gov.sg"},
+		{"smtp port (smtps default)", cfg.SMTP.Port, 465},
+		{"smtp password", cfg.SMTP.Password, "env-smtp-pass"},
+		{"mail from", cfg.MailFrom, "Data sharing <datashare@tech.gov.sg>"},
+		{"base url", cfg.BaseURL, "https://datashare.tech.gov.sg"},
+		{"notify max attempts", cfg.MaxAttempts, 3},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -102,6 +119,11 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		"--sla-target-days", "3",
 		"--sla-warn-days", "2",
 		"--sla-check-schedule", "@hourly",
+		"--digest-schedule", "0 9 * * 1-5",
+		"--smtp-url", "smtp://relay.internal:2525?tls=none",
+		"--mail-from", "ops@tech.gov.sg",
+		"--base-url", "http://127.0.0.1:9100",
+		"--notify-max-attempts", "20",
 	}
 	cfg, err := loadConfig("serve", args, envOf(fullEnv), io.Discard, true)
 	if err != nil {
@@ -124,6 +146,13 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		{"sla target", cfg.SLA.Target, 3.0},
 		{"sla warning", cfg.SLA.Warn, 2.0},
 		{"sla check schedule", cfg.CheckSchedule, "@hourly"},
+		{"digest schedule", cfg.DigestSchedule, "0 9 * * 1-5"},
+		{"smtp host", cfg.SMTP.Host, "relay.internal"},
+		{"smtp port", cfg.SMTP.Port, 2525},
+		{"smtp tls", cfg.SMTP.TLS, "none"},
+		{"mail from", cfg.MailFrom, "ops@tech.gov.sg"},
+		{"base url", cfg.BaseURL, "http://127.0.0.1:9100"},
+		{"notify max attempts", cfg.MaxAttempts, 20},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -138,6 +167,7 @@ func TestLoadConfigMigrateIgnoresServeSettings(t *testing.T) {
 		"DATASHARE_ADDR":               "not an address",
 		"DATASHARE_SHUTDOWN_TIMEOUT":   "never",
 		"DATASHARE_SLA_CHECK_SCHEDULE": "whenever",
+		"DATASHARE_DIGEST_SCHEDULE":    "whenever",
 	}
 	cfg, err := loadConfig("migrate", nil, envOf(env), io.Discard, false)
 	if err != nil {
@@ -179,6 +209,17 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"sla target of zero", []string{"--sla-target-days", "0"}, nil, "DATASHARE_SLA_TARGET_DAYS/DATASHARE_SLA_WARN_DAYS"},
 		{"sla warning at the target", nil, map[string]string{"DATASHARE_SLA_TARGET_DAYS": "5", "DATASHARE_SLA_WARN_DAYS": "5"}, "DATASHARE_SLA_TARGET_DAYS/DATASHARE_SLA_WARN_DAYS"},
 		{"unreadable sla check schedule", nil, map[string]string{"DATASHARE_SLA_CHECK_SCHEDULE": "every quarter hour"}, "DATASHARE_SLA_CHECK_SCHEDULE"},
+		{"unreadable digest schedule", []string{"--digest-schedule", "daily at eight"}, nil, "DATASHARE_DIGEST_SCHEDULE"},
+		{"smtp url of another scheme", nil, map[string]string{"DATASHARE_SMTP_URL": "http://mail.tech.gov.sg"}, "DATASHARE_SMTP_URL"},
+		{"smtp url without host", []string{"--smtp-url", "mail.tech.gov.sg"}, nil, "DATASHARE_SMTP_URL"},
+		{"smtp port not a number", nil, map[string]string{"DATASHARE_SMTP_URL": "smtp://mail.tech.gov.sg:smtp"}, "DATASHARE_SMTP_URL"},
+		{"unknown smtp tls mode", nil, map[string]string{"DATASHARE_SMTP_URL": "smtp://mail.tech.gov.sg?tls=maybe"}, "DATASHARE_SMTP_URL"},
+		{"mail from not an address", []string{"--mail-from", "datashare"}, nil, `DATASHARE_MAIL_FROM: "datashare" is not an email address`},
+		{"base url without scheme", nil, map[string]string{"DATASHARE_BASE_URL": "datashare.tech.gov.sg"}, "DATASHARE_BASE_URL: want an http(s) address"},
+		{"base url of another scheme", []string{"--base-url", "ftp://datashare.tech.gov.sg"}, nil, "DATASHARE_BASE_URL"},
+		{"notify attempts not a number", nil, map[string]string{"DATASHARE_NOTIFY_MAX_ATTEMPTS": "many"}, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
+		{"notify attempts of zero", []string{"--notify-max-attempts", "0"}, nil, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
+		{"notify attempts over a hundred", nil, map[string]string{"DATASHARE_NOTIFY_MAX_ATTEMPTS": "101"}, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
 		{"empty database", []string{"--db", ""}, nil, "DATASHARE_DB must not be empty"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 		{"unknown flag", []string{"--port", "80"}, nil, "port"},
@@ -212,10 +253,14 @@ func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 
 func TestConfigLogValueMasksSecrets(t *testing.T) {
 	const (
-		token    = "admin-token-that-must-never-be-logged-42"
-		password = "pg-pass-w0rd"
+		token        = "admin-token-that-must-never-be-logged-42"
+		password     = "pg-pass-w0rd"
+		smtpPassword = "smtp-pass-w0rd"
 	)
-	cfg, err := loadConfig("serve", []string{"--db", "postgres://datashare:" + password + "@postgres:5432/datashare?sslmode=disable"},
+	cfg, err := loadConfig("serve", []string{
+		"--db", "postgres://datashare:" + password + "@postgres:5432/datashare?sslmode=disable",
+		"--smtp-url", "smtp://mailer:" + smtpPassword + "@mail.tech.gov.sg:587",
+	},
 		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token}), io.Discard, true)
 	if err != nil {
 		t.Fatal(err)
@@ -225,12 +270,13 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		cfg.LogFormat = format
 		newLogger(cfg, &buf).Info("starting", "config", cfg)
 		out := buf.String()
-		for _, secret := range []string{token, password} {
+		for _, secret := range []string{token, password, smtpPassword} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s log shows the secret %q:\n%s", format, secret, out)
 			}
 		}
-		for _, want := range []string{"admin@tech.gov.sg", "postgres://datashare:********@postgres:5432/datashare?sslmode=disable", "********"} {
+		for _, want := range []string{"admin@tech.gov.sg", "postgres://datashare:********@postgres:5432/datashare?sslmode=disable",
+			"smtp://mailer:********@mail.tech.gov.sg:587", "********"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s log lacks %q:\n%s", format, want, out)
 			}

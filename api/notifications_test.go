@@ -471,13 +471,12 @@ func TestWebhookManagement(t *testing.T) {
 			t.Fatalf("delivery of the deleted webhook: got %+v, want dead with last_error 'webhook deleted'", ds)
 		}
 
-		// A dead delivery is re-queued with the same delivery id.
-		r = e.do(t, request{method: "POST", path: retry, token: "admin"})
-		mustStatus(t, r, http.StatusOK, "")
-		var requeued deliveryView
-		r.decode(t, &requeued)
-		if requeued.ID != d.ID || requeued.DeliveryID != d.DeliveryID || requeued.State != "pending" || requeued.Attempts != 0 {
-			t.Errorf("retried delivery: got %+v, want %d pending with delivery id %s and 0 attempts", requeued, d.ID, d.DeliveryID)
+		// A dead delivery of a deleted webhook cannot be re-queued: it
+		// could only fail again.
+		mustStatus(t, e.do(t, request{method: "POST", path: retry, token: "admin"}), http.StatusConflict, "conflict")
+		ds = e.mustDeliveries(t, path)
+		if len(ds) != 1 || ds[0].State != "dead" || ds[0].DeliveryID != d.DeliveryID {
+			t.Fatalf("after refused retry: got %+v, want the same delivery still dead", ds)
 		}
 	})
 }

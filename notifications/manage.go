@@ -113,11 +113,23 @@ func (s *Service) Preferences(ctx context.Context, u models.User) (Preferences, 
 // event u must hear of.
 func (s *Service) SetPreferences(ctx context.Context, u models.User, p Preferences) (Preferences, []string, error) {
 	var rows []models.Preference
-	for c, events := range p {
+	channels := make([]string, 0, len(p))
+	for c := range p {
+		channels = append(channels, c)
+	}
+	sort.Strings(channels) // the first bad entry named is the same on every call
+	for _, c := range channels {
+		events := p[c]
 		if !slices.Contains(UserChannels, c) {
 			return nil, nil, errs.Field(c, "unknown channel %q; channels are email and in_app", c)
 		}
-		for e, on := range events {
+		names := make([]string, 0, len(events))
+		for e := range events {
+			names = append(names, e)
+		}
+		sort.Strings(names)
+		for _, e := range names {
+			on := events[e]
 			if !KnownEvent(e) {
 				return nil, nil, errs.Field(c+"."+e, "unknown event %q", e)
 			}
@@ -161,7 +173,7 @@ func (s *Service) CreateWebhook(ctx context.Context, actor workflow.Actor, in Ne
 	}
 	events := []string{}
 	for _, e := range in.Events {
-		if e != "*" && !KnownEvent(e) {
+		if e != "*" && (!KnownEvent(e) || e == DailyDigest) {
 			return models.Webhook{}, errs.Field("events", "unknown event %q; events are %s or *", e, strings.Join(Events, ", "))
 		}
 		if !slices.Contains(events, e) {
@@ -242,10 +254,16 @@ func (s *Service) Requeue(ctx context.Context, actor workflow.Actor, id int64) (
 	if err := requireAdmin(actor); err != nil {
 		return models.Delivery{}, err
 	}
+	var d models.Delivery
+	if err := s.db.Conn(ctx).Take(&d, "id = ?", id).Error; err == nil && d.WebhookID != nil {
+		var h models.Webhook
+		if err := s.db.Conn(ctx).Take(&h, "id = ?", *d.WebhookID).Error; err == nil && h.DeletedAt != nil {
+			return models.Delivery{}, errs.E(errs.Conflict, "delivery %d is for webhook %d, which was deleted", id, h.ID)
+		}
+	}
 	if err := Retry(ctx, s.db, id, s.now()); err != nil {
 		return models.Delivery{}, err
 	}
-	var d models.Delivery
 	err := s.db.Conn(ctx).Take(&d, "id = ?", id).Error
 	return d, err
 }

@@ -279,6 +279,24 @@ func (s *Service) Get(ctx context.Context, actor Actor, id int64) (*models.Reque
 	return r, nil
 }
 
+// lockForChange locks and loads a request that actor means to change:
+// not_found unless actor may see it, precondition_failed unless ifMatch (when
+// not 0) is its version.
+func (s *Service) lockForChange(tx *gorm.DB, actor Actor, id int64, ifMatch int) (*models.Request, Facts, error) {
+	r, err := s.load(tx, id, true)
+	if err != nil {
+		return nil, Facts{}, err
+	}
+	f := FactsOf(r)
+	if !CanSee(f, actor) {
+		return nil, Facts{}, errs.E(errs.NotFound, "request not found")
+	}
+	if err := checkVersion(r, ifMatch); err != nil {
+		return nil, Facts{}, err
+	}
+	return r, f, nil
+}
+
 func checkVersion(r *models.Request, ifMatch int) error {
 	if ifMatch != 0 && ifMatch != r.Version {
 		return errs.E(errs.PreconditionFailed, "the request has changed: it is at version %d, not %d", r.Version, ifMatch)
@@ -292,15 +310,8 @@ func checkVersion(r *models.Request, ifMatch int) error {
 func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, ifMatch int) (*models.Request, error) {
 	var out *models.Request
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		r, err := s.load(tx, id, true)
+		r, f, err := s.lockForChange(tx, actor, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		f := FactsOf(r)
-		if !CanSee(f, actor) {
-			return errs.E(errs.NotFound, "request not found")
-		}
-		if err := checkVersion(r, ifMatch); err != nil {
 			return err
 		}
 		if err := CanEdit(f, actor); err != nil {
@@ -378,15 +389,8 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 	}
 	var out *models.Request
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		r, err := s.load(tx, id, true)
+		r, f, err := s.lockForChange(tx, actor, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		f := FactsOf(r)
-		if !CanSee(f, actor) {
-			return errs.E(errs.NotFound, "request not found")
-		}
-		if err := checkVersion(r, ifMatch); err != nil {
 			return err
 		}
 		o, err := Decide(f, actor, act, comment)

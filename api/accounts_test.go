@@ -26,8 +26,9 @@ type tokenView struct {
 }
 
 func TestMe(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		for who, want := range map[string]userView{
 			"MOH.requester": {ID: e.users["MOH.requester"].ID, Email: "moh.requester@gov.sg", Name: "MOH requester", Agency: "MOH", Roles: []string{"requester"}},
 			"HDB.approver":  {ID: e.users["HDB.approver"].ID, Email: "hdb.approver@gov.sg", Name: "HDB approver", Agency: "HDB", Roles: []string{"approver"}},
@@ -45,8 +46,9 @@ func TestMe(t *testing.T) {
 }
 
 func TestAgencies(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		create := func(who string, body any) resp {
 			return e.do(t, request{method: "POST", path: "/api/v1/agencies", token: who, body: body})
 		}
@@ -107,8 +109,9 @@ func TestAgencies(t *testing.T) {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		create := func(who string, body map[string]any) resp {
 			return e.do(t, request{method: "POST", path: "/api/v1/users", token: who, body: body})
 		}
@@ -195,8 +198,9 @@ func TestUsers(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		issue := func(who string, userID int64, name string) resp {
 			return e.do(t, request{method: "POST", path: fmt.Sprintf("/api/v1/users/%d/tokens", userID), token: who, body: map[string]any{"name": name}})
 		}
@@ -300,8 +304,9 @@ func TestTokens(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		for _, path := range []string{"/healthz", "/readyz"} {
 			r := e.do(t, request{method: "GET", path: path})
 			mustStatus(t, r, http.StatusOK, "")

@@ -15,8 +15,9 @@ const concurrencyRounds = 30
 // must both be recorded and leave it approved: no lost approval, no
 // duplicate history row.
 func TestConcurrentApprovalsByTwoApprovers(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		for round := range concurrencyRounds {
 			v := e.mustReach(t, "restricted", "submitted")
 			rs := e.sendTogether(t, actCall(v.ID, "HDB.approver", "approve", ""), actCall(v.ID, "HDB.approver2", "approve", ""))
@@ -62,9 +63,10 @@ func TestConcurrentApprovalsByTwoApprovers(t *testing.T) {
 // The same approver approving twice at the same moment is one approval and
 // one conflict.
 func TestConcurrentApprovalsBySameApprover(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
-		for round := range concurrencyRounds {
+		e := newQuietEnv(t, db)
+		for round := range concurrencyRounds / 2 {
 			v := e.mustReach(t, "restricted", "submitted")
 			rs := e.sendTogether(t, actCall(v.ID, "HDB.approver", "approve", ""), actCall(v.ID, "HDB.approver", "approve", ""))
 			ok, conflict := 0, 0
@@ -101,8 +103,9 @@ func TestConcurrentApprovalsBySameApprover(t *testing.T) {
 // Conflicting actions at the same moment: every success has exactly one
 // history row and one version, every loser is a 409.
 func TestConcurrentConflictingActionsKeepHistoryAndVersionInStep(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		for round := range concurrencyRounds / 3 {
 			v := e.mustReach(t, "official-open", "submitted")
 			rs := e.sendTogether(t,

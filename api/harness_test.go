@@ -39,6 +39,7 @@ type env struct {
 	users  map[string]models.User
 	wf     *workflow.Service
 	acc    *accounts.Service
+	now    func() time.Time // the clock the services were given
 }
 
 // cast: agencies and the users of each. "X" is a third agency that is
@@ -73,15 +74,33 @@ func mustLoadSpec(tb testing.TB) routers.Router {
 
 func newEnv(tb testing.TB, db *models.DB) *env {
 	tb.Helper()
+	return newEnvWithClock(tb, db, func() time.Time { return time.Now().UTC() })
+}
+
+// quietStart is a Saturday at midnight in Singapore: no working time passes
+// for the next 48 hours.
+var quietStart = time.Date(2025, 11, 29, 0, 0, 0, 0, time.FixedZone("SGT", 8*3600))
+
+// newQuietEnv is newEnv with a clock that runs at real speed from
+// quietStart. No working time elapses during a test, so the SLA figures in
+// an answer do not move between two reads of an unchanged request and such
+// reads can be compared byte for byte.
+func newQuietEnv(tb testing.TB, db *models.DB) *env {
+	tb.Helper()
+	origin := time.Now()
+	return newEnvWithClock(tb, db, func() time.Time { return quietStart.Add(time.Since(origin)).UTC() })
+}
+
+func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env {
+	tb.Helper()
 	ctx := context.Background()
-	clock := func() time.Time { return time.Now().UTC() }
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := mustDeps(tb, db, clock, log)
 	acc, wf := d.Accounts, d.Workflow
 	h := api.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	e := &env{t: tb, db: db, srv: srv, router: mustLoadSpec(tb), tokens: map[string]string{}, users: map[string]models.User{}, wf: wf, acc: acc}
+	e := &env{t: tb, db: db, srv: srv, router: mustLoadSpec(tb), tokens: map[string]string{}, users: map[string]models.User{}, wf: wf, acc: acc, now: clock}
 
 	if _, err := acc.Bootstrap(ctx, "admin@govtech.gov.sg", strings.Repeat("a", 40)); err != nil {
 		tb.Fatal(err)

@@ -68,8 +68,9 @@ func mustReplay(tb testing.TB, first, second resp) {
 }
 
 func TestIdempotentCreate(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 
 		t.Run("same_key_same_user_replays_and_creates_nothing", func(t *testing.T) {
 			first := e.do(t, withKey(createCall("MOH.requester"), "create-1"))
@@ -145,7 +146,7 @@ func TestIdempotentCreate(t *testing.T) {
 			first := e.do(t, withKey(createCall("MOH.requester"), "old-key"))
 			mustStatus(t, first, http.StatusCreated, "")
 			if err := db.Gorm.Table("idempotency_keys").Where("key = ?", "old-key").
-				Update("created_at", time.Now().UTC().Add(-25*time.Hour)).Error; err != nil {
+				Update("created_at", e.now().Add(-25*time.Hour)).Error; err != nil {
 				t.Fatal(err)
 			}
 			again := e.do(t, withKey(createCall("MOH.requester"), "old-key"))
@@ -158,8 +159,9 @@ func TestIdempotentCreate(t *testing.T) {
 }
 
 func TestIdempotentTransition(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 
 		t.Run("submit_replays_without_a_second_history_row", func(t *testing.T) {
 			v := e.mustCreate(t, "restricted")
@@ -252,8 +254,9 @@ func TestIdempotentTransition(t *testing.T) {
 // The same key sent twice at the same moment acts once: one request, and
 // both callers get the same answer.
 func TestConcurrentSameKeyActsOnce(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		for round := range 10 {
 			key := "race-" + string(rune('a'+round))
 			n := mustRowCount(t, db, "requests", "")

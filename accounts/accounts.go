@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"datashare/errs"
 	"datashare/models"
@@ -92,14 +93,12 @@ func (s *Service) CreateAgency(ctx context.Context, caller workflow.Actor, code,
 
 // EnsureAgency creates the agency if it does not exist.
 func (s *Service) EnsureAgency(ctx context.Context, code, name string) error {
-	var n int64
-	if err := s.db.Conn(ctx).Model(&models.Agency{}).Where("code = ?", code).Count(&n).Error; err != nil {
-		return fmt.Errorf("find agency %s: %w", code, err)
+	err := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&models.Agency{Code: code, Name: name, CreatedAt: s.now()}).Error
+	if err != nil {
+		return fmt.Errorf("ensure agency %s: %w", code, err)
 	}
-	if n > 0 {
-		return nil
-	}
-	return s.db.Conn(ctx).Create(&models.Agency{Code: code, Name: name, CreatedAt: s.now()}).Error
+	return nil
 }
 
 // ListAgencies returns every agency ordered by code.
@@ -305,6 +304,12 @@ func (s *Service) Bootstrap(ctx context.Context, email, token string) (bool, err
 	}
 	created := false
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		if s.db.Dialect == models.Postgres {
+			// Replicas starting together take turns.
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7261003)").Error; err != nil {
+				return err
+			}
+		}
 		var n int64
 		if err := tx.Model(&models.User{}).
 			Where("roles = ? OR roles LIKE ? OR roles LIKE ? OR roles LIKE ?", "admin", "admin,%", "%,admin", "%,admin,%").
@@ -328,6 +333,11 @@ func (s *Service) Bootstrap(ctx context.Context, email, token string) (bool, err
 		return nil
 	})
 	if err != nil {
+		// Replicas starting together race to create the admin; the one
+		// that loses finds it created.
+		if errs.Is(err, errs.Conflict) {
+			return false, nil
+		}
 		return false, fmt.Errorf("bootstrap admin: %w", err)
 	}
 	return created, nil

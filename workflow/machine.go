@@ -163,7 +163,11 @@ func Decide(f Facts, a Actor, act Action, comment string) (Outcome, error) {
 		agency = f.OwnerAgency
 	}
 	if a.Agency != agency || !a.Has(r.role) {
-		return Outcome{}, errs.E(errs.Forbidden, "only a %s of %s may %s this request", r.role, agency, act)
+		article := "a"
+		if r.role == Approver || r.role == Admin {
+			article = "an"
+		}
+		return Outcome{}, errs.E(errs.Forbidden, "only %s %s of %s may %s this request", article, r.role, agency, act)
 	}
 	if act == Approve && a.ID == f.RequesterID {
 		return Outcome{}, errs.E(errs.Forbidden, "the requester cannot approve their own request")

@@ -183,21 +183,22 @@ func mask(s string) string {
 	return "********"
 }
 
-// maskDSN hides the password of a postgres:// URL.
+// maskDSN hides the password of a postgres:// URL, given as user:pass@ or
+// as a password parameter.
 func maskDSN(dsn string) string {
-	scheme, rest, ok := strings.Cut(dsn, "://")
-	if !ok {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Host == "" {
 		return dsn
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return dsn
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "MASKED")
 	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return dsn
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "MASKED")
+		u.RawQuery = q.Encode()
 	}
-	return scheme + "://" + user + ":********" + rest[at:]
+	return strings.ReplaceAll(u.String(), "MASKED", "********")
 }
 
 // LogValue dumps the configuration with its secrets masked.

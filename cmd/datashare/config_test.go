@@ -293,6 +293,7 @@ func TestMaskDSN(t *testing.T) {
 		{"postgresql://ds:secret@db/ds?sslmode=require", "postgresql://ds:********@db/ds?sslmode=require"},
 		{"postgres://ds:p@ss:w@rd@db/ds", "postgres://ds:********@db/ds"},
 		{"postgres://ds:@db/ds", "postgres://ds:********@db/ds"},
+		{"postgres://ds@db/ds?password=secret&sslmode=disable", "postgres://ds@db/ds?password=********&sslmode=disable"},
 	}
 	for _, tc := range cases {
 		if got := maskDSN(tc.in); got != tc.want {

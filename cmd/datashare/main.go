@@ -146,7 +146,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		if created {
 			log.Info("created the first admin", "email", cfg.AdminEmail, "agency", accounts.BootstrapAgency)
 		} else {
-			log.Warn("an admin already exists: "+envAdminEmail+" and "+envAdminToken+" are ignored; create tokens through the API instead")
+			log.Warn("an admin already exists: " + envAdminEmail + " and " + envAdminToken + " are ignored; create tokens through the API instead")
 		}
 	}
 	if cfg.Demo {

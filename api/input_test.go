@@ -65,6 +65,8 @@ func TestUnreadableBodiesAre400(t *testing.T) {
 			{"two_objects", `{} {}`, ""},
 			{"trailing_garbage", `{}x`, ""},
 			{"whitespace_only", "  \n ", ""},
+			{"null", `null`, ""},
+			{"a_number", `42`, ""},
 			{"unknown_field", `{"colour": "red"}`, "colour"},
 		}
 		for _, rt := range bodyRoutes(e, draft.ID, e.users["MOH.requester"].ID) {
@@ -476,5 +478,32 @@ func TestPaginationWalksEveryRequestOnceNewestFirst(t *testing.T) {
 				t.Errorf("items: got %s, want []", raw["items"])
 			}
 		})
+	})
+}
+
+// Every answer, including errors raised before a handler runs, carries an
+// X-Request-Id to quote when reporting a problem.
+func TestEveryAnswerCarriesARequestID(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newQuietEnv(t, db)
+		seen := map[string]bool{}
+		for _, rq := range []request{
+			{method: "GET", path: "/healthz"},
+			{method: "GET", path: "/api/v1/me", token: "MOH.requester"},
+			{method: "GET", path: "/api/v1/me"},
+			{method: "GET", path: "/api/v1/requests/999", token: "admin"},
+			{method: "DELETE", path: "/healthz"},
+			{method: "POST", path: "/api/v1/requests", token: "MOH.requester", body: paddedBody(t, 2<<20)},
+			{method: "POST", path: "/api/v1/requests", token: "MOH.requester", body: "{}", header: map[string]string{"Content-Type": "text/plain"}},
+			{method: "POST", path: "/api/v1/requests", token: "MOH.requester", body: "{"},
+		} {
+			r := e.do(t, rq)
+			id := r.Header.Get("X-Request-Id")
+			if id == "" || seen[id] {
+				t.Errorf("%s %s (%d): got X-Request-Id %q, want a fresh one", rq.method, rq.path, r.Status, id)
+			}
+			seen[id] = true
+		}
 	})
 }

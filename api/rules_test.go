@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -591,4 +592,77 @@ func TestTransitionTimestampsAreServerUTC(t *testing.T) {
 			body: map[string]any{"action": "approve", "at": "2001-01-01T00:00:00Z"}})
 		mustStatus(t, r, http.StatusBadRequest, "malformed")
 	})
+}
+
+// The history is append-only: the database refuses to change or remove a
+// row, no route writes to it, and rows already there never change as the
+// request moves on.
+func TestHistoryIsAppendOnly(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newQuietEnv(t, db)
+		v := e.mustReach(t, "restricted", "submitted")
+		early := e.mustHistory(t, v.ID)
+		if len(early) != 2 || early[0].Action != "create" || early[0].FromState != nil || early[0].ToState != "draft" ||
+			early[0].Actor == nil || early[0].Actor.ID != e.users["MOH.requester"].ID {
+			t.Fatalf("first rows: got %+v, want create (from null to draft by the requester) then submit", early)
+		}
+
+		t.Run("the_database_refuses_updates_and_deletes", func(t *testing.T) {
+			for _, stmt := range []string{
+				"UPDATE transitions SET comment = 'rewritten' WHERE request_id = ?",
+				"UPDATE transitions SET at = at WHERE request_id = ?",
+				"DELETE FROM transitions WHERE request_id = ?",
+			} {
+				if err := db.Gorm.Exec(stmt, v.ID).Error; err == nil {
+					t.Errorf("%s: got no error, want the database to refuse it", stmt)
+				}
+			}
+		})
+
+		t.Run("no_route_writes_the_history", func(t *testing.T) {
+			for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+				r := e.do(t, request{method: m, path: requestPath(v.ID, "/history"), token: "admin", body: map[string]any{"action": "approve"}})
+				if r.Status != http.StatusMethodNotAllowed {
+					t.Errorf("%s history: got %d %s, want 405", m, r.Status, r.Body)
+				}
+			}
+		})
+
+		e.mustAct(t, v.ID, "HDB.approver", "approve", "")
+		e.mustAct(t, v.ID, "HDB.approver2", "request_clarification", "which years?")
+		e.mustAct(t, v.ID, "MOH.requester", "respond", "2020 to 2024")
+		e.mustAct(t, v.ID, "HDB.approver2", "approve", "")
+		e.mustAct(t, v.ID, "HDB.approver", "fulfil", "")
+		later := e.mustHistory(t, v.ID)
+		want := []string{"create", "submit", "approve", "request_clarification", "respond", "approve", "fulfil"}
+		if len(later) != len(want) {
+			t.Fatalf("history: got %d rows, want %d", len(later), len(want))
+		}
+		for i, w := range want {
+			if later[i].Action != w {
+				t.Errorf("history[%d]: got %s, want %s", i, later[i].Action, w)
+			}
+			if i < len(early) {
+				if got, was := mustJSONOf(t, later[i]), mustJSONOf(t, early[i]); got != was {
+					t.Errorf("history[%d] changed: got %s, want %s", i, got, was)
+				}
+			}
+			if i > 0 && later[i].At < later[i-1].At {
+				t.Errorf("history[%d].at %s is before history[%d].at %s", i, later[i].At, i-1, later[i-1].At)
+			}
+			if i > 0 && (later[i].FromState == nil || *later[i].FromState != later[i-1].ToState) {
+				t.Errorf("history[%d] starts from %v, want %s where history[%d] ended", i, later[i].FromState, later[i-1].ToState, i-1)
+			}
+		}
+	})
+}
+
+func mustJSONOf(tb testing.TB, v any) string {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
 }

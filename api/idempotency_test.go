@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -275,6 +276,42 @@ func TestConcurrentSameKeyActsOnce(t *testing.T) {
 			}
 			if got := mustRowCount(t, db, "requests", ""); got != n+1 {
 				t.Errorf("round %d: requests got %d, want %d", round, got, n+1)
+			}
+		}
+	})
+}
+
+// The same approval sent twice at the same moment with one key (a client
+// retrying on a timeout) approves once, and both calls get the first answer.
+func TestConcurrentSameKeyTransitionActsOnce(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newQuietEnv(t, db)
+		for round := range 10 {
+			v := e.mustReach(t, "restricted", "submitted")
+			key := fmt.Sprintf("approve-race-%d", round)
+			call := withKey(actCall(v.ID, "HDB.approver", "approve", ""), key)
+			rs := e.sendTogether(t, call, call)
+			replayed := 0
+			for i, r := range rs {
+				if r.Status != http.StatusOK {
+					t.Errorf("round %d, call %d: got %d %s, want 200 (the first answer, replayed)", round, i+1, r.Status, r.Body)
+				}
+				if r.Header.Get("Idempotent-Replayed") == "true" {
+					replayed++
+				}
+			}
+			if rs[0].Status == http.StatusOK && rs[1].Status == http.StatusOK && (!bytes.Equal(rs[0].Body, rs[1].Body) || replayed != 1) {
+				t.Errorf("round %d: got %d replayed answers and bodies %s / %s, want one answer replayed once", round, replayed, rs[0].Body, rs[1].Body)
+			}
+			if n := mustRowCount(t, db, "approvals", "request_id = ?", v.ID); n != 1 {
+				t.Errorf("round %d: approvals got %d, want 1", round, n)
+			}
+			if n := mustRowCount(t, db, "transitions", "request_id = ? AND action = ?", v.ID, "approve"); n != 1 {
+				t.Errorf("round %d: approve rows got %d, want 1", round, n)
+			}
+			if t.Failed() {
+				t.FailNow()
 			}
 		}
 	})

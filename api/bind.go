@@ -57,8 +57,12 @@ func readBody(c echo.Context) ([]byte, error) {
 const bodyKey = "datashare.body"
 
 func decodeJSON(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return errs.E(errs.Malformed, "the request body is empty; send a JSON object")
+	}
+	if trimmed[0] != '{' {
+		return errs.E(errs.Malformed, "the body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

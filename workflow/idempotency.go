@@ -41,6 +41,15 @@ func (s *Service) Once(ctx context.Context, userID int64, key, fingerprint strin
 	for attempt := 0; ; attempt++ {
 		var ans Answer
 		err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+			if s.db.Dialect == models.Postgres {
+				// Two calls with one key wait for each other here, so the
+				// second finds the first's answer instead of acting again.
+				// (SQLite's IMMEDIATE transactions already serialise them.)
+				lock := fmt.Sprintf("%d:%s", userID, key)
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 7261))", lock).Error; err != nil {
+					return err
+				}
+			}
 			now := s.now()
 			var rec models.IdempotencyKey
 			err := tx.Where("user_id = ? AND key = ?", userID, key).Take(&rec).Error

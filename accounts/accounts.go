@@ -59,7 +59,7 @@ func RolesOf(u models.User) []workflow.Role {
 
 // ActorOf is the user as the workflow rules see them.
 func ActorOf(u models.User) workflow.Actor {
-	return workflow.Actor{ID: u.ID, Agency: u.AgencyCode, Roles: RolesOf(u)}
+	return workflow.Actor{ID: u.ID, Agency: u.AgencyCode, Roles: RolesOf(u), Email: u.Email, Name: u.Name}
 }
 
 func requireAdmin(caller workflow.Actor) error {

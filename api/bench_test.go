@@ -133,7 +133,7 @@ func (s *bareServer) handleCreate(c echo.Context) error {
 		RequestingAgency: "MOH", RequesterID: s.requesterID,
 		State: "draft", ApprovalsRequired: 1, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.db.Gorm.WithContext(c.Request().Context()).Transaction(func(tx *gorm.DB) error {
+	err := s.db.Tx(c.Request().Context(), func(_ context.Context, tx *gorm.DB) error {
 		if err := tx.Omit(clause.Associations).Create(&r).Error; err != nil {
 			return err
 		}
@@ -146,7 +146,9 @@ func (s *bareServer) handleCreate(c echo.Context) error {
 }
 
 // handleApprove moves a submitted official-open request to approved:
-// state and version, the approval row and the history row.
+// state and version, the approval row, the history row, and what an
+// approval tells the requester: one in-app notification and one email row
+// in the outbox (the writes the service makes in the same transaction).
 func (s *bareServer) handleApprove(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("request_id"), 10, 64)
 	if err != nil {
@@ -161,7 +163,7 @@ func (s *bareServer) handleApprove(c echo.Context) error {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	from := "submitted"
-	err = s.db.Gorm.WithContext(c.Request().Context()).Transaction(func(tx *gorm.DB) error {
+	err = s.db.Tx(c.Request().Context(), func(_ context.Context, tx *gorm.DB) error {
 		res := tx.Model(&models.Request{}).Where("id = ? AND state = ?", id, from).
 			Updates(map[string]any{"state": "approved", "version": gorm.Expr("version + 1"), "updated_at": now})
 		if res.Error != nil {
@@ -173,7 +175,16 @@ func (s *bareServer) handleApprove(c echo.Context) error {
 		if err := tx.Create(&models.Approval{RequestID: id, ApproverID: s.approverID, At: now}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Transition{RequestID: id, Action: "approve", FromState: &from, ToState: "approved", ActorID: &s.approverID, At: now, Comment: in.Comment}).Error
+		if err := tx.Create(&models.Transition{RequestID: id, Action: "approve", FromState: &from, ToState: "approved", ActorID: &s.approverID, At: now, Comment: in.Comment}).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&models.Notification{UserID: s.requesterID, Event: "request.approved", RequestID: &id,
+			Title: "The request was approved", Body: "approved", CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.Delivery{DeliveryID: strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(now.UnixNano(), 10),
+			Event: "request.approved", RequestID: &id, Channel: "email", UserID: &s.requesterID, Recipient: "moh.requester@gov.sg",
+			Payload: `{"subject":"approved"}`, State: "skipped", NextAttemptAt: now, CreatedAt: now}).Error
 	})
 	if err != nil {
 		return err

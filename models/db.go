@@ -35,6 +35,10 @@ var migrations embed.FS
 type DB struct {
 	Gorm    *gorm.DB
 	Dialect Dialect
+	// writer runs transactions. On SQLite it is a pool of one connection,
+	// so that writers queue in the process instead of sleeping in SQLite's
+	// busy handler; on PostgreSQL it is Gorm.
+	writer *gorm.DB
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than an
@@ -66,7 +70,7 @@ func Open(dsn string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		return &DB{Gorm: g, Dialect: Postgres}, nil
+		return &DB{Gorm: g, Dialect: Postgres, writer: g}, nil
 	}
 	if dsn == "" {
 		return nil, errors.New("open sqlite: empty database path")
@@ -78,31 +82,60 @@ func Open(dsn string) (*DB, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	q.Set("_loc", "UTC")
-	g, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	// WAL allows many readers beside the one writer; IMMEDIATE transactions
+	// make a writer that must wait do so on the busy timeout rather than
+	// fail when its read lock cannot be upgraded.
+	open := func(conns int, prepare bool) (*gorm.DB, error) {
+		c := *cfg
+		c.PrepareStmt = prepare
+		g, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), &c)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(conns)
+		sqlDB.SetMaxIdleConns(conns)
+		if err := sqlDB.Ping(); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
+		return g, nil
 	}
-	sqlDB, err := g.DB()
+	readers, err := open(8, false)
 	if err != nil {
 		return nil, err
 	}
-	// WAL allows many readers beside the one writer; IMMEDIATE transactions
-	// make writers wait on the busy timeout rather than deadlock.
-	sqlDB.SetMaxOpenConns(8)
-	sqlDB.SetMaxIdleConns(8)
-	if err := sqlDB.Ping(); err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	// The writer caches its prepared statements: SQLite spends a good part
+	// of a short write preparing them. (Migrations, which run several
+	// statements per Exec, go through the readers' pool.)
+	writer, err := open(1, true)
+	if err != nil {
+		if sqlDB, err := readers.DB(); err == nil {
+			sqlDB.Close()
+		}
+		return nil, err
 	}
-	return &DB{Gorm: g, Dialect: SQLite}, nil
+	return &DB{Gorm: readers, Dialect: SQLite, writer: writer}, nil
 }
 
 // Close closes the underlying connections.
 func (db *DB) Close() error {
-	sqlDB, err := db.Gorm.DB()
-	if err != nil {
-		return err
+	pools := []*gorm.DB{db.Gorm}
+	if db.writer != nil && db.writer != db.Gorm {
+		pools = append(pools, db.writer)
 	}
-	return sqlDB.Close()
+	var errs []error
+	for _, g := range pools {
+		sqlDB, err := g.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database answers.
@@ -216,7 +249,11 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx *gorm.DB) 
 		return fn(ctx, st.tx)
 	}
 	st := &txState{}
-	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	w := db.writer
+	if w == nil {
+		w = db.Gorm
+	}
+	err := w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		st.tx = tx
 		return fn(context.WithValue(ctx, txKey{}, st), tx)
 	})

@@ -72,6 +72,9 @@ func (o *Outbox) Transition(ctx context.Context, e workflow.Event) error {
 	}
 	actor := e.ActorID
 	n := Notice{Event: ev, Request: e.Request, ActorID: &actor, Comment: e.Comment, At: e.At}
+	if e.ActorName != "" {
+		n.ActorName = e.ActorName + " (" + e.ActorAgency + ")"
+	}
 	return o.Enqueue(ctx, n)
 }
 
@@ -80,7 +83,7 @@ func (o *Outbox) Transition(ctx context.Context, e workflow.Event) error {
 func (o *Outbox) SLA(ctx context.Context, e sla.Event) error {
 	var r models.Request
 	tx := o.db.Conn(ctx)
-	if err := tx.Preload("Approvals").Take(&r, "id = ?", e.RequestID).Error; err != nil {
+	if err := tx.Preload("Approvals").Preload("Requester").Take(&r, "id = ?", e.RequestID).Error; err != nil {
 		return fmt.Errorf("load request %d: %w", e.RequestID, err)
 	}
 	return o.Enqueue(ctx, Notice{Event: e.Kind, Request: &r, At: e.At})
@@ -108,23 +111,30 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notice) error {
 		}
 		reqID := n.Request.ID
 		wrote := false
+		var inApp []models.Notification
+		var out []models.Delivery
 		for _, u := range people {
 			if !off[prefKey{u.ID, InApp}] || o.mandated(n.Event, u) {
 				title, body := o.inApp(n)
-				row := models.Notification{UserID: u.ID, Event: n.Event, RequestID: &reqID, Title: title, Body: body, CreatedAt: n.At}
-				if err := tx.Create(&row).Error; err != nil {
-					return fmt.Errorf("in-app notification: %w", err)
-				}
+				inApp = append(inApp, models.Notification{UserID: u.ID, Event: n.Event, RequestID: &reqID, Title: title, Body: body, CreatedAt: n.At})
 			}
 			if !off[prefKey{u.ID, Email}] || o.mandated(n.Event, u) {
 				m, err := o.render(n, u.Email)
 				if err != nil {
 					return err
 				}
-				if err := o.add(tx, n, Email, &u.ID, nil, u.Email, m); err != nil {
+				uid := u.ID
+				d, err := o.delivery(n, Email, &uid, nil, u.Email, m)
+				if err != nil {
 					return err
 				}
+				out = append(out, d)
 				wrote = wrote || o.emailOn
+			}
+		}
+		if len(inApp) > 0 {
+			if err := tx.Create(&inApp).Error; err != nil {
+				return fmt.Errorf("in-app notifications: %w", err)
 			}
 		}
 		hooks, err := subscribers(tx, n.Event)
@@ -144,27 +154,23 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notice) error {
 				body.Actor = &n.ActorName
 			}
 			id := h.ID
-			if err := o.add(tx, n, Webhook, nil, &id, h.URL, body); err != nil {
+			d, err := o.delivery(n, Webhook, nil, &id, h.URL, body)
+			if err != nil {
 				return err
 			}
+			out = append(out, d)
 			wrote = true
+		}
+		if len(out) > 0 {
+			if err := tx.Create(&out).Error; err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
 		}
 		if wrote {
 			o.db.AfterCommit(ctx, o.kick)
 		}
 		return nil
 	})
-}
-
-func (o *Outbox) add(tx *gorm.DB, n Notice, channel string, userID, webhookID *int64, to string, payload any) error {
-	d, err := o.delivery(n, channel, userID, webhookID, to, payload)
-	if err != nil {
-		return err
-	}
-	if err := tx.Create(&d).Error; err != nil {
-		return fmt.Errorf("outbox %s to %s: %w", channel, to, err)
-	}
-	return nil
 }
 
 // delivery builds an outbox row with its payload as JSON.
@@ -211,9 +217,11 @@ func (o *Outbox) recipients(tx *gorm.DB, n Notice) ([]models.User, error) {
 		out = append(out, u)
 	}
 	if a.requester {
-		var u models.User
-		if err := tx.Take(&u, "id = ?", r.RequesterID).Error; err != nil {
-			return nil, err
+		u := r.Requester
+		if u.ID != r.RequesterID || u.Email == "" {
+			if err := tx.Take(&u, "id = ?", r.RequesterID).Error; err != nil {
+				return nil, err
+			}
 		}
 		add(u)
 	}

@@ -67,6 +67,8 @@ type Actor struct {
 	ID     int64
 	Agency string
 	Roles  []Role
+	Email  string // for the answer and messages; the rules ignore it
+	Name   string
 }
 
 // Has reports whether the actor holds role r.

@@ -40,13 +40,15 @@ type Notifier interface {
 
 // Event is a transition as the Notifier hears of it.
 type Event struct {
-	Request *models.Request // as it is after the action
-	Action  Action
-	From    State
-	To      State
-	ActorID int64
-	At      time.Time
-	Comment string
+	Request     *models.Request // as it is after the action
+	Action      Action
+	From        State
+	To          State
+	ActorID     int64
+	ActorName   string
+	ActorAgency string
+	At          time.Time
+	Comment     string
 }
 
 // WithNotifier makes s tell n of every live transition.
@@ -115,8 +117,8 @@ func optional(p *string) *string {
 	return &v
 }
 
-// validate checks r's fields; tx is used to look the owner agency up.
-func (s *Service) validate(tx *gorm.DB, r *models.Request) error {
+// validate checks r's fields.
+func (s *Service) validate(r *models.Request) error {
 	r.Title = strings.TrimSpace(r.Title)
 	r.Purpose = strings.TrimSpace(r.Purpose)
 	r.DataDescription = strings.TrimSpace(r.DataDescription)
@@ -151,14 +153,18 @@ func (s *Service) validate(tx *gorm.DB, r *models.Request) error {
 	if r.OwnerAgency == r.RequestingAgency {
 		return errs.Field("owner_agency", "owner_agency must differ from your own agency %s", r.RequestingAgency)
 	}
-	var count int64
-	if err := tx.Model(&models.Agency{}).Where("code = ?", r.OwnerAgency).Count(&count).Error; err != nil {
-		return fmt.Errorf("find agency %s: %w", r.OwnerAgency, err)
-	}
-	if count == 0 {
+	// An unknown owner agency is caught by the foreign key when the row is
+	// written (see ownerAgencyError), which saves a query per write.
+	return nil
+}
+
+// ownerAgencyError turns the foreign-key violation of an unknown owner
+// agency into the validation error a client should see.
+func ownerAgencyError(err error, r *models.Request) error {
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
 		return errs.Field("owner_agency", "unknown agency %q", r.OwnerAgency)
 	}
-	return nil
+	return err
 }
 
 // Create files a new draft for actor. Errors: forbidden unless the actor is a
@@ -202,29 +208,24 @@ func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at tim
 		ExternalRef:      externalRef,
 	}
 	r.SLA.StateSince = &now
-	var out *models.Request
+	if err := s.validate(r); err != nil {
+		return nil, fmt.Errorf("create request: %w", err)
+	}
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		if err := s.validate(tx, r); err != nil {
-			return err
-		}
 		if err := tx.Omit(clause.Associations).Create(r).Error; err != nil {
 			if models.IsUniqueViolation(err) && externalRef != nil {
 				return errs.E(errs.Conflict, "a request with external_ref %q already exists", *externalRef)
 			}
-			return err
+			return ownerAgencyError(err, r)
 		}
 		to := string(Draft)
-		if err := tx.Create(&models.Transition{RequestID: r.ID, Action: string(Create), ToState: to, ActorID: &actor.ID, At: now}).Error; err != nil {
-			return err
-		}
-		var err error
-		out, err = s.load(tx, r.ID, false)
-		return err
+		return tx.Omit(clause.Associations).Create(&models.Transition{RequestID: r.ID, Action: string(Create), ToState: to, ActorID: &actor.ID, At: now}).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create request: %w", err)
 	}
-	return out, nil
+	r.Requester = models.User{ID: actor.ID, Email: actor.Email, Name: actor.Name, AgencyCode: actor.Agency}
+	return r, nil
 }
 
 // load reads a request with its requester and approvals; lock takes a row
@@ -232,20 +233,17 @@ func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at tim
 // writers).
 func (s *Service) load(tx *gorm.DB, id int64, lock bool) (*models.Request, error) {
 	var r models.Request
-	q := tx
+	q := tx.Joins("Requester")
 	if lock && s.db.Dialect == models.Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
 	}
-	if err := q.Take(&r, "id = ?", id).Error; err != nil {
+	if err := q.Take(&r, "requests.id = ?", id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, errs.E(errs.NotFound, "request not found")
 		}
 		return nil, err
 	}
-	if err := tx.Take(&r.Requester, "id = ?", r.RequesterID).Error; err != nil {
-		return nil, fmt.Errorf("load requester: %w", err)
-	}
-	if err := tx.Preload("Approver").Where("request_id = ?", id).Order("at, approver_id").Find(&r.Approvals).Error; err != nil {
+	if err := tx.Joins("Approver").Where("approvals.request_id = ?", id).Order("approvals.at, approvals.approver_id").Find(&r.Approvals).Error; err != nil {
 		return nil, fmt.Errorf("load approvals: %w", err)
 	}
 	return &r, nil
@@ -337,7 +335,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, if
 		if p.Project != nil {
 			r.Project = p.Project
 		}
-		if err := s.validate(tx, r); err != nil {
+		if err := s.validate(r); err != nil {
 			return err
 		}
 		now := s.now()
@@ -349,13 +347,14 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, if
 			"version":            r.Version + 1, "updated_at": now,
 		})
 		if res.Error != nil {
-			return res.Error
+			return ownerAgencyError(res.Error, r)
 		}
 		if res.RowsAffected != 1 {
 			return errs.E(errs.Conflict, "the request changed while it was being edited; try again")
 		}
-		out, err = s.load(tx, id, false)
-		return err
+		r.Version, r.UpdatedAt = r.Version+1, now
+		out = r
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update request %d: %w", id, err)
@@ -431,7 +430,7 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 			return errs.E(errs.Conflict, "the request changed while the action was applied; try again")
 		}
 		if o.AddApproval {
-			if err := tx.Create(&models.Approval{RequestID: r.ID, ApproverID: actor.ID, At: now}).Error; err != nil {
+			if err := tx.Omit(clause.Associations).Create(&models.Approval{RequestID: r.ID, ApproverID: actor.ID, At: now}).Error; err != nil {
 				if models.IsUniqueViolation(err) {
 					return errs.E(errs.Conflict, "you have already approved this request")
 				}
@@ -440,14 +439,25 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 		}
 		from := r.State
 		t := models.Transition{RequestID: r.ID, Action: string(act), FromState: &from, ToState: string(o.To), ActorID: &actor.ID, At: now, Comment: comment}
-		if err := tx.Create(&t).Error; err != nil {
+		if err := tx.Omit(clause.Associations).Create(&t).Error; err != nil {
 			return err
 		}
-		if out, err = s.load(tx, id, false); err != nil {
-			return err
+		// The answer is the row as written, without reading it back.
+		r.State, r.Version, r.UpdatedAt = string(o.To), r.Version+1, now
+		if o.Submits {
+			r.SubmittedAt = &now
 		}
+		if o.Closes {
+			r.ClosedAt = &now
+		}
+		if o.AddApproval {
+			r.Approvals = append(r.Approvals, models.Approval{RequestID: r.ID, ApproverID: actor.ID, At: now,
+				Approver: models.User{ID: actor.ID, Email: actor.Email, Name: actor.Name, AgencyCode: actor.Agency}})
+		}
+		out = r
 		if s.notifier != nil && at.IsZero() {
-			return s.notifier.Transition(ctx, Event{Request: out, Action: act, From: State(from), To: o.To, ActorID: actor.ID, At: now, Comment: comment})
+			return s.notifier.Transition(ctx, Event{Request: out, Action: act, From: State(from), To: o.To,
+				ActorID: actor.ID, ActorName: actor.Name, ActorAgency: actor.Agency, At: now, Comment: comment})
 		}
 		return nil
 	})

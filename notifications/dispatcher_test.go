@@ -1,0 +1,313 @@
+package notifications_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"datashare/errs"
+	"datashare/models"
+	"datashare/models/modelstest"
+	"datashare/notifications"
+	"datashare/workflow"
+)
+
+// TestClaimedButUnsentIsSentAfterTheLease simulates a dispatcher killed
+// between claiming deliveries and sending them: another dispatcher leaves
+// them alone while the lease runs, then claims and sends each once.
+func TestClaimedButUnsentIsSentAfterTheLease(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, true)
+		sink := startMailSink(t)
+		recv := startHookReceiver(t, always(http.StatusNoContent))
+		e.mustWebhook(t, recv.srv.URL, "*")
+		senders := map[string]notifications.Sender{
+			notifications.Email:   mustMailer(t, sink),
+			notifications.Webhook: notifications.NewWebhookSender(db),
+		}
+		p := testPolicy()
+		r := e.mustCreate(t, "Immunisation records", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		const want = 4 // three approvers by email, one webhook
+
+		claimed, err := e.newDispatcher(senders, p).Claim(ctx)
+		if err != nil || len(claimed) != want {
+			t.Fatalf("claim: got %d rows (%v), want %d", len(claimed), err, want)
+		}
+		until := e.clock.Now().Add(p.Lease)
+		for _, row := range mustDeliveries(t, db, "") {
+			if row.State != notifications.StateSending || row.Attempts != 1 || row.ClaimedUntil == nil || !row.ClaimedUntil.Equal(until) {
+				t.Errorf("claimed delivery %d: got state %s, attempts %d, claimed_until %v; want sending, 1, %s",
+					row.ID, row.State, row.Attempts, row.ClaimedUntil, until.UTC())
+			}
+		}
+		// The first dispatcher dies here: nothing is sent, nothing recorded.
+
+		d := e.newDispatcher(senders, p)
+		if n := mustDrain(t, d); n != 0 {
+			t.Fatalf("a new dispatcher during the lease claimed %d, want 0", n)
+		}
+		e.clock.Set(until.Add(-time.Second))
+		if n := mustDrain(t, d); n != 0 {
+			t.Fatalf("a second before the lease ends: claimed %d, want 0", n)
+		}
+		e.clock.Set(until.Add(time.Second))
+		if n := mustDrain(t, d); n != want {
+			t.Fatalf("after the lease: claimed %d, want %d", n, want)
+		}
+		for _, row := range mustDeliveries(t, db, "") {
+			if row.State != notifications.StateDelivered || row.Attempts != 2 || row.ClaimedUntil != nil {
+				t.Errorf("delivery %d after restart: got state %s, attempts %d, claimed_until %v; want delivered, 2, nil",
+					row.ID, row.State, row.Attempts, row.ClaimedUntil)
+			}
+		}
+		seen := map[string]int{}
+		for _, m := range sink.Messages() {
+			seen[mustParseMail(t, m).DeliveryID]++
+		}
+		for _, c := range recv.Calls() {
+			seen[c.Header.Get("X-Datashare-Delivery")]++
+		}
+		if len(seen) != want {
+			t.Errorf("distinct deliveries received: got %d, want %d", len(seen), want)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("delivery %s received %d times, want once", id, n)
+			}
+		}
+	})
+}
+
+// TestCancelledDispatcherLeavesTheRestToTheLease: a dispatcher whose
+// context ends in the middle of a batch sends nothing more; the rows it
+// still held are sent by the next one once the lease ends.
+func TestCancelledDispatcherLeavesTheRestToTheLease(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db, true)
+		sink := startMailSink(t)
+		p := testPolicy()
+		senders := map[string]notifications.Sender{notifications.Email: mustMailer(t, sink)}
+		r := e.mustCreate(t, "Cancelled mid-batch", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+
+		ctx, cancel := context.WithCancel(context.Background())
+		d1 := e.newDispatcher(senders, p)
+		batch, err := d1.Claim(ctx)
+		if err != nil || len(batch) != 3 {
+			t.Fatalf("claim: got %d (%v), want 3", len(batch), err)
+		}
+		d1.Deliver(ctx, batch[:1])
+		cancel()
+		d1.Deliver(ctx, batch[1:])
+		if got := len(sink.Messages()); got != 1 {
+			t.Fatalf("mails sent before the cancel: got %d, want 1", got)
+		}
+		if n := mustCount(t, db, "outbox", "state = ?", notifications.StateSending); n != 2 {
+			t.Fatalf("rows still held: got %d, want 2", n)
+		}
+		e.clock.Advance(p.Lease + time.Second)
+		if n := mustDrain(t, e.newDispatcher(senders, p)); n != 2 {
+			t.Fatalf("after the lease: claimed %d, want 2", n)
+		}
+		if got := len(sink.Messages()); got != 3 {
+			t.Errorf("mails in all: got %d, want 3", got)
+		}
+	})
+}
+
+// TestDeadDeliveryCanBeRetried: with three attempts allowed, a receiver
+// that always fails makes the delivery dead; an admin sees it, Retry puts it
+// back with a fresh count, and it goes out once the receiver works. Only a
+// dead delivery can be retried.
+func TestDeadDeliveryCanBeRetried(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, false)
+		var failing atomic.Bool
+		failing.Store(true)
+		recv := startHookReceiver(t, func(int) int {
+			if failing.Load() {
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		})
+		hook := e.mustWebhook(t, recv.srv.URL, notifications.RequestSubmitted)
+		p := testPolicy()
+		p.MaxAttempts = 3
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p)
+		r := e.mustCreate(t, "Dead letters", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		id := mustDeliveries(t, db, "channel = ?", notifications.Webhook)[0].ID
+
+		for attempt := 1; attempt <= 3; attempt++ {
+			if n, err := d.Tick(ctx); err != nil || n != 1 {
+				t.Fatalf("attempt %d: tick claimed %d (%v), want 1", attempt, n, err)
+			}
+			row := mustDelivery(t, db, id)
+			wantState := notifications.StatePending
+			if attempt == 3 {
+				wantState = notifications.StateDead
+			}
+			if row.State != wantState || row.Attempts != attempt || !strings.Contains(row.LastError, "503") || row.ClaimedUntil != nil {
+				t.Fatalf("after attempt %d: got state %s, attempts %d, last_error %q, claimed_until %v; want %s, %d, an error naming the 503, nil",
+					attempt, row.State, row.Attempts, row.LastError, row.ClaimedUntil, wantState, attempt)
+			}
+			e.clock.Set(row.NextAttemptAt)
+		}
+		e.clock.Advance(2 * p.MaxBackoff)
+		if n := mustDrain(t, d); n != 0 {
+			t.Fatalf("a dead delivery was claimed again (%d)", n)
+		}
+		dead, err := e.notes.Deliveries(ctx, adminActor, hook.ID, notifications.StateDead)
+		if err != nil || len(dead) != 1 || dead[0].ID != id {
+			t.Fatalf("admin's list of dead deliveries: got %+v (%v), want delivery %d", dead, err, id)
+		}
+
+		if err := notifications.Retry(ctx, db, id+1000, e.clock.Now()); !errs.Is(err, errs.NotFound) {
+			t.Errorf("Retry of an unknown delivery: got %v, want not_found", err)
+		}
+		if _, err := e.notes.Requeue(ctx, e.actor("a1"), id); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("Requeue by a non-admin: got %v, want forbidden", err)
+		}
+		if err := notifications.Retry(ctx, db, id, e.clock.Now()); err != nil {
+			t.Fatalf("Retry of a dead delivery: %v", err)
+		}
+		row := mustDelivery(t, db, id)
+		if row.State != notifications.StatePending || row.Attempts != 0 || row.NextAttemptAt.After(e.clock.Now()) || row.ClaimedUntil != nil {
+			t.Errorf("after Retry: got state %s, attempts %d, next attempt %s (now %s), claimed_until %v; want pending, 0, due now, nil",
+				row.State, row.Attempts, row.NextAttemptAt, e.clock.Now(), row.ClaimedUntil)
+		}
+		if err := notifications.Retry(ctx, db, id, e.clock.Now()); !errs.Is(err, errs.Conflict) {
+			t.Errorf("Retry of a pending delivery: got %v, want conflict", err)
+		}
+
+		failing.Store(false)
+		if n := mustDrain(t, d); n != 1 {
+			t.Fatalf("after Retry: claimed %d, want 1", n)
+		}
+		row = mustDelivery(t, db, id)
+		if row.State != notifications.StateDelivered || row.Attempts != 1 {
+			t.Errorf("after Retry and a working receiver: got state %s, attempts %d; want delivered, 1", row.State, row.Attempts)
+		}
+		if err := notifications.Retry(ctx, db, id, e.clock.Now()); !errs.Is(err, errs.Conflict) {
+			t.Errorf("Retry of a delivered delivery: got %v, want conflict", err)
+		}
+		calls := recv.Calls()
+		if len(calls) != 4 {
+			t.Fatalf("receiver calls: got %d, want 4 (3 failed, 1 after Retry)", len(calls))
+		}
+		for i, c := range calls {
+			if got := c.Header.Get("X-Datashare-Delivery"); got != row.DeliveryID {
+				t.Errorf("call %d X-Datashare-Delivery: got %q, want %q", i+1, got, row.DeliveryID)
+			}
+		}
+	})
+}
+
+// TestDeletedWebhookStopsItsDeliveries: deliveries queued for a webhook
+// that is then deleted go dead instead of out.
+func TestDeletedWebhookStopsItsDeliveries(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, false)
+		recv := startHookReceiver(t, always(http.StatusOK))
+		hook := e.mustWebhook(t, recv.srv.URL, "*")
+		r := e.mustCreate(t, "Deleted receiver", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		if err := e.notes.DeleteWebhook(ctx, adminActor, hook.ID); err != nil {
+			t.Fatal(err)
+		}
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, testPolicy())
+		if n := mustDrain(t, d); n != 0 {
+			t.Errorf("claimed %d deliveries of a deleted webhook, want 0", n)
+		}
+		if n := len(recv.Calls()); n != 0 {
+			t.Errorf("a deleted webhook got %d calls, want 0", n)
+		}
+		e.mustApply(t, "a1", r.ID, workflow.Approve, "")
+		if n := mustCount(t, db, "outbox", "channel = ?", notifications.Webhook); n != 1 {
+			t.Errorf("webhook rows after the webhook was deleted: got %d, want 1 (the one from before)", n)
+		}
+	})
+}
+
+// TestTwoDispatchersShareTheOutbox: two replicas, each with its own
+// connection pool and dispatcher, drain one outbox together; every
+// delivery is made exactly once.
+func TestTwoDispatchersShareTheOutbox(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range modelstest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			dsn := modelstest.DSN(t, dialect)
+			dbA, err := models.Open(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { dbA.Close() })
+			if err := dbA.Migrate(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			dbB, err := models.Open(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { dbB.Close() })
+
+			e := newEnv(t, dbA, false)
+			recv := startHookReceiver(t, always(http.StatusOK))
+			e.mustWebhook(t, recv.srv.URL, notifications.RequestSubmitted)
+			const n = 30
+			for i := 0; i < n; i++ {
+				r := e.mustCreate(t, fmt.Sprintf("Shared %d", i), "official-open")
+				e.mustApply(t, "req", r.ID, workflow.Submit, "")
+			}
+			p := testPolicy()
+			p.Batch = 4 // many small claims, so that the two meet often
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for _, db := range []*models.DB{dbA, dbB} {
+				d := notifications.NewDispatcher(db, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p, e.clock.Now, nil)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.Run(ctx)
+				}()
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for mustCount(t, dbA, "outbox", "channel = ? AND state <> ?", notifications.Webhook, notifications.StateDelivered) > 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			wg.Wait()
+			if left := mustCount(t, dbA, "outbox", "channel = ? AND state <> ?", notifications.Webhook, notifications.StateDelivered); left != 0 {
+				t.Fatalf("deliveries not made within 20 s: %d", left)
+			}
+			seen := map[string]int{}
+			for _, c := range recv.Calls() {
+				seen[c.Header.Get("X-Datashare-Delivery")]++
+			}
+			if len(seen) != n {
+				t.Errorf("distinct deliveries received: got %d, want %d", len(seen), n)
+			}
+			for id, k := range seen {
+				if k != 1 {
+					t.Errorf("delivery %s received %d times, want once", id, k)
+				}
+			}
+			if got := mustCount(t, dbA, "outbox", "channel = ? AND attempts <> 1", notifications.Webhook); got != 0 {
+				t.Errorf("deliveries claimed more than once: %d", got)
+			}
+		})
+	}
+}

@@ -12,6 +12,8 @@ import (
 // sla.Keeper.Evaluate, so a list filtered by status agrees with the status
 // each request shows.
 func SLAStatusScope(status string, now time.Time) (func(*gorm.DB) *gorm.DB, bool) {
+	// SQLite compares timestamps as text, stored in UTC.
+	now = now.UTC()
 	open := []string{"submitted", "clarification_requested", "approved"}
 	stopped := []string{"fulfilled", "rejected"}
 	var where func(*gorm.DB) *gorm.DB

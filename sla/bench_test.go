@@ -317,3 +317,47 @@ func fxGenerateReportData(b *testing.B, path string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkCheckTick100k times the usual tick: 100,000 open requests, of
+// which 1,000 have newly passed their due time (and warning) since the last
+// check; the rest are on track and must merely be passed over.
+func BenchmarkCheckTick100k(b *testing.B) {
+	const n, due = 100_000, 1_000
+	db, keeper := fxBenchKeeper(b, filepath.Join(b.TempDir(), "tick.db"))
+	defer db.Close()
+	ctx := context.Background()
+	acc := accounts.NewService(db, func() time.Time { return fxNow })
+	for _, a := range []string{"MOH", "MSF"} {
+		if err := acc.EnsureAgency(ctx, a, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	req, err := acc.CreateUserUnchecked(ctx, accounts.NewUser{Email: "req@msf.gov.sg", Name: "r", Agency: "MSF", Roles: []string{"requester"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fxInsertSubmitted(b, db, keeper, req, "MOH", due, fxTime("2025-04-01T09:00:00+08:00"))
+	for done := due; done < n; done += 9_900 {
+		fxInsertSubmitted(b, db, keeper, req, "MOH", 9_900, fxNow.Add(-time.Hour))
+	}
+	checker := sla.NewChecker(db, keeper, nil, nil)
+	var cpu fxTimedCPU
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := db.Gorm.Exec("UPDATE requests SET sla_at_risk_flagged_at = NULL, sla_breached_flagged_at = NULL").Error; err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		cpu.start()
+		res, err := checker.Check(ctx, fxNow)
+		cpu.stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Checked != n || res.AtRisk != due || res.Breached != due {
+			b.Fatalf("check: got %+v, want %d checked and %d at risk and breached", res, n, due)
+		}
+	}
+	cpu.report(b)
+}

@@ -312,31 +312,46 @@ func (p *percentiler) bucketExpr() string {
 	return "CAST(sla_elapsed * 100 AS INTEGER)"
 }
 
-// rank returns the k-th smallest value (0-based).
-func (p *percentiler) rank(k int) (float64, error) {
+// ranks returns the k-th smallest value (0-based) and the one after it
+// (equal to the first when k is the last rank).
+func (p *percentiler) ranks(k int) (float64, float64, error) {
 	if p.buckets == nil {
 		expr := p.bucketExpr()
 		if err := p.rows().Select(expr + " AS b, COUNT(*) AS n").Group(expr).Order("b").Scan(&p.buckets).Error; err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	seen := 0
-	for _, b := range p.buckets {
-		if k < seen+b.N {
-			var vals []float64
-			err := p.rows().Where(p.bucketExpr()+" = ?", b.B).Order("sla_elapsed").
-				Offset(k-seen).Limit(1).Pluck("sla_elapsed", &vals).Error
-			if err != nil {
-				return 0, err
-			}
-			if len(vals) == 0 {
-				return 0, fmt.Errorf("rank %d: bucket %d changed while reading", k, b.B)
-			}
-			return vals[0], nil
+	for i, b := range p.buckets {
+		if k >= seen+b.N {
+			seen += b.N
+			continue
 		}
-		seen += b.N
+		var vals []float64
+		err := p.rows().Where(p.bucketExpr()+" = ?", b.B).Order("sla_elapsed").
+			Offset(k-seen).Limit(2).Pluck("sla_elapsed", &vals).Error
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(vals) == 0 {
+			return 0, 0, fmt.Errorf("rank %d: bucket %d changed while reading", k, b.B)
+		}
+		if len(vals) == 2 {
+			return vals[0], vals[1], nil
+		}
+		if i+1 == len(p.buckets) {
+			return vals[0], vals[0], nil
+		}
+		// k is the last of its bucket: the next value opens the next one.
+		var next []float64
+		err = p.rows().Where(p.bucketExpr()+" = ?", p.buckets[i+1].B).Order("sla_elapsed").
+			Limit(1).Pluck("sla_elapsed", &next).Error
+		if err != nil || len(next) == 0 {
+			return 0, 0, fmt.Errorf("rank %d: next bucket: %v", k+1, err)
+		}
+		return vals[0], next[0], nil
 	}
-	return 0, fmt.Errorf("rank %d of %d: out of range", k, p.n)
+	return 0, 0, fmt.Errorf("rank %d of %d: out of range", k, p.n)
 }
 
 // at returns the q-quantile with linear interpolation between the closest
@@ -344,15 +359,11 @@ func (p *percentiler) rank(k int) (float64, error) {
 func (p *percentiler) at(q float64) (float64, error) {
 	pos := q * float64(p.n-1)
 	lo := int(math.Floor(pos))
-	v, err := p.rank(lo)
+	v, w, err := p.ranks(lo)
 	if err != nil {
 		return 0, err
 	}
 	if frac := pos - float64(lo); frac > 0 && lo+1 < p.n {
-		w, err := p.rank(lo + 1)
-		if err != nil {
-			return 0, err
-		}
 		v += (w - v) * frac
 	}
 	return round3(v), nil

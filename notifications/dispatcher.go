@@ -158,7 +158,12 @@ func (d *Dispatcher) Backoff(n int) time.Duration {
 
 func (d *Dispatcher) record(ctx context.Context, del *models.Delivery, sendErr error) error {
 	now := d.now().UTC()
+	// Only this claim's outcome counts: if the lease ran out and another
+	// dispatcher claimed the row again, its claim has another end.
 	q := d.db.Conn(ctx).Model(&models.Delivery{}).Where("id = ? AND state = ?", del.ID, StateSending)
+	if del.ClaimedUntil != nil {
+		q = q.Where("claimed_until = ?", del.ClaimedUntil.UTC())
+	}
 	if sendErr == nil {
 		return q.Updates(map[string]any{"state": StateDelivered, "delivered_at": now, "claimed_until": nil, "last_error": ""}).Error
 	}

@@ -2,6 +2,7 @@ package notifications_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -310,4 +311,44 @@ func TestTwoDispatchersShareTheOutbox(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failing is a sender that always fails.
+type failing struct{}
+
+func (failing) Send(context.Context, *models.Delivery) error { return errors.New("receiver stalled") }
+
+// TestLateOutcomeOfAnExpiredClaimChangesNothing: a dispatcher that stalls
+// past its lease reports a failure after another dispatcher has re-claimed
+// and delivered the row; the late report must not put it back in the queue.
+func TestLateOutcomeOfAnExpiredClaimChangesNothing(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, false) // no SMTP: only the webhook delivery is claimed
+		recv := startHookReceiver(t, always(http.StatusNoContent))
+		e.mustWebhook(t, recv.srv.URL, notifications.RequestSubmitted)
+		p := testPolicy()
+		r := e.mustCreate(t, "Bus ridership", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+
+		stalled := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: failing{}}, p)
+		old, err := stalled.Claim(ctx)
+		if err != nil || len(old) != 1 {
+			t.Fatalf("first claim: got %d rows (%v), want the one webhook delivery", len(old), err)
+		}
+		e.clock.Advance(p.Lease + time.Second)
+		second := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p)
+		if n := mustDrain(t, second); n != 1 {
+			t.Fatalf("second dispatcher after the lease: claimed %d, want 1", n)
+		}
+		stalled.Deliver(ctx, old) // the stalled dispatcher wakes up and fails
+		row := mustDelivery(t, db, old[0].ID)
+		if row.State != notifications.StateDelivered || row.LastError != "" {
+			t.Fatalf("after a late failure of an expired claim: got state %s, last_error %q; want delivered, none", row.State, row.LastError)
+		}
+		if n := len(recv.Calls()); n != 1 {
+			t.Fatalf("receiver calls: got %d, want 1", n)
+		}
+	})
 }

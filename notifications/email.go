@@ -73,6 +73,9 @@ func (c SMTP) Redacted() string {
 	if c.Username != "" {
 		user = c.Username + ":********@"
 	}
+	if c.TLS == "implicit" {
+		return fmt.Sprintf("smtps://%s%s:%d", user, c.Host, c.Port)
+	}
 	return fmt.Sprintf("smtp://%s%s:%d?tls=%s", user, c.Host, c.Port, c.TLS)
 }
 

@@ -69,7 +69,7 @@ type mailData struct {
 // formatDue writes an instant as Singapore time for people.
 func formatDue(t *time.Time, loc *time.Location) string {
 	if t == nil {
-		return "paused"
+		return "on hold while clarification is awaited"
 	}
 	return t.In(loc).Format("Mon 2 Jan 2006 15:04")
 }

@@ -6,7 +6,6 @@ package holidays
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -286,23 +285,25 @@ func ParseICS(r io.Reader, loc *time.Location) ([]calendar.Holiday, error) {
 		if name == "" {
 			return nil, errs.Field("file", "event %d has no SUMMARY", i+1)
 		}
-		start, err := ev.GetAllDayStartAt()
-		if err != nil {
+		dateOnly := isDateOnly(ev)
+		var start, end time.Time
+		var endErr error
+		if dateOnly {
+			start, err = ev.GetAllDayStartAt()
+			end, endErr = ev.GetAllDayEndAt()
+		} else {
 			start, err = ev.GetStartAt()
+			end, endErr = ev.GetEndAt()
 		}
 		if err != nil {
 			return nil, errs.Field("file", "event %q has no readable DTSTART: %v", name, err)
 		}
-		end, err := ev.GetAllDayEndAt()
-		if err != nil {
-			end, err = ev.GetEndAt()
-		}
 		first := calendar.DateOf(start, loc)
-		if isDateOnly(ev) {
+		if dateOnly {
 			first = calendar.Date{Year: start.Year(), Month: start.Month(), Day: start.Day()}
 		}
 		days := 1
-		if err == nil && isDateOnly(ev) {
+		if endErr == nil && dateOnly {
 			last := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
 			fd := time.Date(first.Year, first.Month, first.Day, 0, 0, 0, 0, time.UTC)
 			if n := int(last.Sub(fd).Hours() / 24); n > 1 {
@@ -330,6 +331,3 @@ func isDateOnly(ev *ics.VEvent) bool {
 	}
 	return len(strings.TrimSpace(p.Value)) == 8
 }
-
-// ErrNoCalendar is returned when Current is used before Load.
-var ErrNoCalendar = errors.New("holidays: calendar not loaded")

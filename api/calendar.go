@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"math"
@@ -90,7 +91,7 @@ func (s *server) handleHolidayImport(c echo.Context) error {
 		}
 		return errs.E(errs.Malformed, "could not read the file")
 	}
-	n, err := s.Holidays.Import(c.Request().Context(), caller(c).actor, bytesReader(body), kind)
+	n, err := s.Holidays.Import(c.Request().Context(), caller(c).actor, bytes.NewReader(body), kind)
 	if err != nil {
 		return err
 	}

@@ -34,16 +34,15 @@ type Pinger interface {
 
 // Deps are the services the handlers call.
 type Deps struct {
-	Log      *slog.Logger
-	Now      func() time.Time
-	Accounts *accounts.Service
-	Workflow *workflow.Service
-	SLA      *sla.Keeper
-	Checker  *sla.Checker
-	Reporter *sla.Reporter
-	Holidays *holidays.Service
-	Importer *imports.Importer
-	// Notifications may be nil: the notification routes are then absent.
+	Log           *slog.Logger
+	Now           func() time.Time
+	Accounts      *accounts.Service
+	Workflow      *workflow.Service
+	SLA           *sla.Keeper
+	Checker       *sla.Checker
+	Reporter      *sla.Reporter
+	Holidays      *holidays.Service
+	Importer      *imports.Importer
 	Notifications *notifications.Service
 	DB            Pinger
 }
@@ -88,9 +87,7 @@ func New(d Deps) *echo.Echo {
 	registerRequestRoutes(authed, s)
 	registerCalendarRoutes(authed, s)
 	registerSLARoutes(authed, s)
-	if d.Notifications != nil {
-		registerNotificationRoutes(authed, s)
-	}
+	registerNotificationRoutes(authed, s)
 	return e
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -17,8 +16,6 @@ import (
 // importPath takes up to 64 MiB, since years of records exceed the 1 MiB
 // limit of every other route.
 const importPath = "/api/v1/admin/import"
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func registerSLARoutes(g authedGroup, s *server) {
 	g.GET("/reports/sla", s.handleReport)

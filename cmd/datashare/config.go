@@ -76,6 +76,17 @@ func orDefault(v, def string) string {
 // loadConfig parses the flags of a sub-command over defaults taken from the
 // environment: a flag given on the command line wins over its variable.
 func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer, serve bool) (Config, error) {
+	cfg, rest, err := loadConfigWith(name, args, getenv, stderr, serve, nil)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("datashare %s: unexpected argument %q", name, rest[0])
+	}
+	return cfg, err
+}
+
+// loadConfigWith is loadConfig for a sub-command with flags of its own,
+// which extra defines, and arguments besides flags, which it returns; flags
+// may come before or after those arguments.
+func loadConfigWith(name string, args []string, getenv func(string) string, stderr io.Writer, serve bool, extra func(*flag.FlagSet)) (Config, []string, error) {
 	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
@@ -99,11 +110,19 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
 		fs.StringVar(&shutdown, "shutdown-timeout", orDefault(getenv(envShutdownTimeout), "30s"), "how long SIGTERM waits for in-flight requests ("+envShutdownTimeout+")")
 	}
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+	if extra != nil {
+		extra(fs)
 	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("datashare %s: unexpected argument %q", name, fs.Arg(0))
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return Config{}, nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 	cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
 	cfg.AdminToken = getenv(envAdminToken)
@@ -173,7 +192,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	if cfg.DB == "" {
 		errs = append(errs, fmt.Errorf("%s must not be empty", envDB))
 	}
-	return cfg, errors.Join(errs...)
+	return cfg, rest, errors.Join(errs...)
 }
 
 func mask(s string) string {

@@ -142,29 +142,28 @@ func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 }
 
 func report(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("datashare report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	from := fs.String("from", "", "first Singapore date of the window, YYYY-MM-DD")
-	to := fs.String("to", "", "Singapore date after the window, YYYY-MM-DD (exclusive)")
-	groupBy := fs.String("group-by", "", "owner_agency, requesting_agency or month")
-	agency := fs.String("agency", "", "only requests this agency owns or requested")
-	format := fs.String("format", "table", "table, csv or json")
-	rest, common := splitFlags(args, map[string]bool{"from": true, "to": true, "group-by": true, "agency": true, "format": true})
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	cfg, err := loadConfig("report", common, getenv, stderr, false)
+	var from, to, groupBy, agency, format string
+	cfg, rest, err := loadConfigWith("report", args, getenv, stderr, false, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "first Singapore date of the window, YYYY-MM-DD")
+		fs.StringVar(&to, "to", "", "Singapore date after the window, YYYY-MM-DD (exclusive)")
+		fs.StringVar(&groupBy, "group-by", "", "owner_agency, requesting_agency or month")
+		fs.StringVar(&agency, "agency", "", "only requests this agency owns or requested")
+		fs.StringVar(&format, "format", "table", "table, csv or json")
+	})
 	if err != nil {
 		return err
 	}
-	q := sla.Query{GroupBy: *groupBy, Agency: *agency}
-	if q.From, err = calendar.ParseDate(*from); err != nil {
+	if len(rest) > 0 {
+		return fmt.Errorf("datashare report: unexpected argument %q", rest[0])
+	}
+	q := sla.Query{GroupBy: groupBy, Agency: agency}
+	if q.From, err = calendar.ParseDate(from); err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
-	if q.To, err = calendar.ParseDate(*to); err != nil {
+	if q.To, err = calendar.ParseDate(to); err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	if *format != "table" && *format != "csv" && *format != "json" {
+	if format != "table" && format != "csv" && format != "json" {
 		return fmt.Errorf("--format: want table, csv or json")
 	}
 	a, _, err := openApp(ctx, cfg, stderr)
@@ -176,7 +175,7 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	switch *format {
+	switch format {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -220,52 +219,15 @@ func printReport(w io.Writer, rep *sla.Report) error {
 	return nil
 }
 
-// splitFlags separates a sub-command's own flags from the common ones that
-// loadConfig reads.
-func splitFlags(args []string, own map[string]bool) (mine, common []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name := a
-		for len(name) > 0 && name[0] == '-' {
-			name = name[1:]
-		}
-		hasValue := false
-		for j := range name {
-			if name[j] == '=' {
-				name, hasValue = name[:j], true
-				break
-			}
-		}
-		dst := &common
-		if own[name] {
-			dst = &mine
-		}
-		*dst = append(*dst, a)
-		if !hasValue && i+1 < len(args) && len(args[i+1]) > 0 && args[i+1][0] != '-' && a[0] == '-' {
-			*dst = append(*dst, args[i+1])
-			i++
-		}
-	}
-	return mine, common
-}
-
 func importFile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var file string
-	var rest []string
-	for _, a := range args {
-		if file == "" && len(a) > 0 && a[0] != '-' && (len(rest) == 0 || rest[len(rest)-1][0] != '-' || containsEq(rest[len(rest)-1])) {
-			file = a
-			continue
-		}
-		rest = append(rest, a)
-	}
-	if file == "" {
-		return fmt.Errorf("usage: datashare import FILE (JSON or CSV)")
-	}
-	cfg, err := loadConfig("import", rest, getenv, stderr, false)
+	cfg, files, err := loadConfigWith("import", args, getenv, stderr, false, nil)
 	if err != nil {
 		return err
 	}
+	if len(files) != 1 {
+		return fmt.Errorf("usage: datashare import FILE (one JSON or CSV file)")
+	}
+	file := files[0]
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -300,15 +262,6 @@ func importFile(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("%d requests were not imported", len(total.Errors))
 	}
 	return nil
-}
-
-func containsEq(s string) bool {
-	for i := range s {
-		if s[i] == '=' {
-			return true
-		}
-	}
-	return false
 }
 
 func notificationsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -57,7 +57,16 @@ func NewChecker(db *models.DB, k *Keeper, notify Notifier, log *slog.Logger) *Ch
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{db: db, keeper: k, notify: notify, log: log, batch: 2000}
+	return &Checker{db: db, keeper: k, notify: notify, log: log, batch: 10000}
+}
+
+// WithBatch sets how many requests one transaction of the check claims
+// (10,000 by default: large batches keep a mass breach to a few commits).
+func (c *Checker) WithBatch(n int) *Checker {
+	if n > 0 {
+		c.batch = n
+	}
+	return c
 }
 
 // lockKey is the PostgreSQL advisory lock that lets one replica check.
@@ -76,13 +85,18 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 		return res, fmt.Errorf("sla check: count open: %w", err)
 	}
 	res.Checked = int(open)
-	var err error
-	if res.AtRisk, err = c.flag(ctx, now, "sla_warn_at", "sla_at_risk_flagged_at", ActionAtRisk, EventAtRisk); err != nil {
+	// Breaches first: a request past due is past its warning too, so one
+	// update records both flags when neither was recorded yet; the second
+	// pass finds the requests at risk but not yet due.
+	risk, breached, err := c.flag(ctx, now, "sla_due_at", "sla_breached_flagged_at", true)
+	if err != nil {
 		return res, err
 	}
-	if res.Breached, err = c.flag(ctx, now, "sla_due_at", "sla_breached_flagged_at", ActionBreached, EventBreached); err != nil {
+	more, _, err := c.flag(ctx, now, "sla_warn_at", "sla_at_risk_flagged_at", false)
+	if err != nil {
 		return res, err
 	}
+	res.AtRisk, res.Breached = risk+more, breached
 	if res.AtRisk+res.Breached > 0 {
 		c.log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached)
 	}
@@ -113,63 +127,96 @@ func (c *Checker) RunExclusive(ctx context.Context, now time.Time) (Result, erro
 }
 
 type flagged struct {
-	ID    int64
-	State string
+	ID                 int64
+	State              string
+	SlaAtRiskFlaggedAt *time.Time
 }
 
-func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark, action, kind string) (int, error) {
-	total := 0
+// flag records, in batches, a flag on every open request whose instant has
+// passed and whose mark is empty. With breach set, the mark is the breach
+// and the at-risk flag is recorded too where it is missing (the history then
+// shows sla_at_risk before sla_breached). It returns how many at-risk and
+// breach flags it recorded.
+func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string, breach bool) (atRisk, breached int, err error) {
+	set := mark + " = ?"
+	args := []any{now}
+	if breach {
+		set += ", sla_at_risk_flagged_at = COALESCE(sla_at_risk_flagged_at, ?)"
+		args = append(args, now)
+	}
 	for {
 		var ids []int64
 		err := c.db.Conn(ctx).Model(&models.Request{}).
 			Where("state IN ? AND "+instant+" <= ? AND "+mark+" IS NULL", OpenStates, now).
 			Limit(c.batch).Pluck("id", &ids).Error
 		if err != nil {
-			return total, fmt.Errorf("sla check: find %s: %w", action, err)
+			return atRisk, breached, fmt.Errorf("sla check: find requests past %s: %w", instant, err)
 		}
 		if len(ids) == 0 {
-			return total, nil
+			return atRisk, breached, nil
 		}
-		n := 0
 		err = c.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 			var rows []flagged
 			// The guard on mark makes the claim exclusive: of two checkers
 			// only one sees each row come back.
-			q := "UPDATE requests SET " + mark + " = ? WHERE id IN ? AND " + mark + " IS NULL AND state IN ? RETURNING id, state"
-			if err := tx.Raw(q, now, ids, OpenStates).Scan(&rows).Error; err != nil {
+			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND state IN ? RETURNING id, state, sla_at_risk_flagged_at"
+			if err := tx.Raw(q, append(args, ids, OpenStates)...).Scan(&rows).Error; err != nil {
 				return err
 			}
-			if len(rows) == 0 {
-				return nil
-			}
-			claimed := make([]int64, len(rows))
-			for i, r := range rows {
-				claimed[i] = r.ID
-			}
-			// One statement writes every history row of the batch.
-			if err := tx.Exec(`INSERT INTO transitions (request_id, action, from_state, to_state, actor_id, at, comment)
-				SELECT id, ?, state, state, NULL, ?, ? FROM requests WHERE id IN ?`,
-				action, now, comment(kind), claimed).Error; err != nil {
-				return err
-			}
-			if c.notify != nil {
-				for _, r := range rows {
-					if err := c.notify(ctx, Event{Kind: kind, RequestID: r.ID, State: r.State, At: now}); err != nil {
-						return err
-					}
+			var risky, late []flagged
+			for _, r := range rows {
+				// An at-risk flag carrying this check's time was recorded
+				// now: a check at the same instant cannot have recorded it
+				// before, since it would have recorded the breach too.
+				if r.SlaAtRiskFlaggedAt != nil && r.SlaAtRiskFlaggedAt.Equal(now) {
+					risky = append(risky, r)
+				}
+				if breach {
+					late = append(late, r)
 				}
 			}
-			n = len(rows)
+			if err := c.record(ctx, tx, now, risky, ActionAtRisk, EventAtRisk); err != nil {
+				return err
+			}
+			if err := c.record(ctx, tx, now, late, ActionBreached, EventBreached); err != nil {
+				return err
+			}
+			atRisk, breached = atRisk+len(risky), breached+len(late)
 			return nil
 		})
 		if err != nil {
-			return total, fmt.Errorf("sla check: record %s: %w", action, err)
+			return atRisk, breached, fmt.Errorf("sla check: record flags: %w", err)
 		}
-		total += n
 		if len(ids) < c.batch {
-			return total, nil
+			return atRisk, breached, nil
 		}
 	}
+}
+
+// record writes the history rows of flagged requests in one statement and
+// tells the notifier of each.
+func (c *Checker) record(ctx context.Context, tx *gorm.DB, now time.Time, rows []flagged, action, kind string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if err := tx.Exec(`INSERT INTO transitions (request_id, action, from_state, to_state, actor_id, at, comment)
+		SELECT id, ?, state, state, NULL, ?, ? FROM requests WHERE id IN ? ORDER BY id`,
+		action, now, comment(kind), ids).Error; err != nil {
+		return err
+	}
+	if c.notify == nil {
+		return nil
+	}
+	for _, r := range rows {
+		if err := c.notify(ctx, Event{Kind: kind, RequestID: r.ID, State: r.State, At: now}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func comment(kind string) string {

@@ -286,9 +286,8 @@ func TestCheckNotifiesOncePerFlagInsideItsTransaction(t *testing.T) {
 	})
 }
 
-// A notification that cannot be written rolls back the flags of its batch:
-// the at_risk batch (committed first) and the breached batch each stand or
-// fall with their notifications.
+// A notification that cannot be written rolls back the flags of its batch,
+// which stand or fall with their notifications.
 func TestCheckRecordsNothingOfABatchWhoseNotifierFails(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		for _, c := range []struct {
@@ -297,8 +296,11 @@ func TestCheckRecordsNothingOfABatchWhoseNotifierFails(t *testing.T) {
 			keptAtRisk             int    // at_risk rows left afterwards
 			retryAtRisk, retryBrch int    // what a working check then flags
 		}{
+			// Breaches are recorded first, with the at-risk flags of the
+			// same requests in the same batch; a failure anywhere in that
+			// batch leaves nothing behind.
 			{"failing in the at_risk batch", sla.EventAtRisk, 0, 4, 2},
-			{"failing in the breached batch", sla.EventBreached, 4, 0, 2},
+			{"failing in the breached batch", sla.EventBreached, 0, 4, 2},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				db := modelstest.MustOpen(t, db.Dialect)
@@ -388,8 +390,8 @@ func TestConcurrentChecksFlagEachRequestExactlyOnce(t *testing.T) {
 				db1, db2 := fxOpenTwice(t, d)
 				e := fxNewEnv(t, db1, fxNow)
 				checkers := []*sla.Checker{
-					sla.NewChecker(db1, e.keeper, nil, nil),
-					sla.NewChecker(db2, e.keeper, nil, nil),
+					sla.NewChecker(db1, e.keeper, nil, nil).WithBatch(500),
+					sla.NewChecker(db2, e.keeper, nil, nil).WithBatch(500),
 				}
 				run := func(c *sla.Checker, now time.Time) (sla.Result, error) {
 					if mode == "RunExclusive" {

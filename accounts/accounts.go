@@ -258,6 +258,25 @@ func (s *Service) storeToken(ctx context.Context, userID int64, name, secret str
 	return t, nil
 }
 
+// Tokens lists the tokens of user userID (never their secrets), oldest
+// first. Errors: forbidden unless the caller is that user or an admin;
+// not_found for an unknown user.
+func (s *Service) Tokens(ctx context.Context, caller workflow.Actor, userID int64) ([]models.Token, error) {
+	if caller.ID != userID && !caller.Has(workflow.Admin) {
+		return nil, errs.E(errs.Forbidden, "you may list only your own tokens")
+	}
+	var n int64
+	if err := s.db.Conn(ctx).Model(&models.User{}).Where("id = ?", userID).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errs.E(errs.NotFound, "user %d not found", userID)
+	}
+	var out []models.Token
+	err := s.db.Conn(ctx).Where("user_id = ?", userID).Order("id").Find(&out).Error
+	return out, err
+}
+
 // RevokeToken deletes a token so that it stops working at once. Errors:
 // not_found for an unknown token or one the caller may not see; admins may
 // revoke any token, users their own.

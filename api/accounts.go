@@ -49,6 +49,7 @@ func registerAccountRoutes(g authedGroup, s *server) {
 	g.GET("/users", s.handleUserList)
 	g.POST("/users", s.handleUserCreate)
 	g.POST("/users/:user_id/tokens", s.handleTokenCreate)
+	g.GET("/users/:user_id/tokens", s.handleTokenList)
 	g.DELETE("/tokens/:token_id", s.handleTokenDelete)
 }
 
@@ -129,6 +130,28 @@ func (s *server) handleTokenCreate(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, tokenJSON{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt})
+}
+
+type tokenInfoJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *server) handleTokenList(c echo.Context) error {
+	id, err := pathID(c, "user_id")
+	if err != nil {
+		return err
+	}
+	ts, err := s.Accounts.Tokens(c.Request().Context(), caller(c).actor, id)
+	if err != nil {
+		return err
+	}
+	out := list[tokenInfoJSON]{Items: []tokenInfoJSON{}}
+	for _, t := range ts {
+		out.Items = append(out.Items, tokenInfoJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.UTC()})
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *server) handleTokenDelete(c echo.Context) error {

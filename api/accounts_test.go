@@ -339,3 +339,44 @@ func TestHealthAndReadiness(t *testing.T) {
 		})
 	})
 }
+
+func TestTokenListShowsNamesNeverSecrets(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db)
+		me := e.users["MOH.requester"]
+		path := fmt.Sprintf("/api/v1/users/%d/tokens", me.ID)
+		r := e.do(t, request{method: "POST", path: path, token: "MOH.requester", body: map[string]string{"name": "laptop"}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create: got %d %s", r.Status, r.Body)
+		}
+		var created struct {
+			ID    int64
+			Token string
+		}
+		r.decode(t, &created)
+
+		r = e.do(t, request{method: "GET", path: path, token: "MOH.requester"})
+		var got struct {
+			Items []struct {
+				ID   int64
+				Name string
+			}
+		}
+		r.decode(t, &got)
+		if r.Status != http.StatusOK || len(got.Items) != 2 || got.Items[1].ID != created.ID || got.Items[1].Name != "laptop" {
+			t.Fatalf("own tokens: got %d %s, want the harness token and laptop (%d)", r.Status, r.Body, created.ID)
+		}
+		if strings.Contains(string(r.Body), created.Token) || strings.Contains(string(r.Body), "dst_") {
+			t.Fatalf("token list shows a secret: %s", r.Body)
+		}
+		if r := e.do(t, request{method: "GET", path: path, token: "admin"}); r.Status != http.StatusOK {
+			t.Fatalf("admin lists another user's tokens: got %d, want 200", r.Status)
+		}
+		if r := e.do(t, request{method: "GET", path: path, token: "MOH.requester2"}); r.Status != http.StatusForbidden {
+			t.Fatalf("colleague lists my tokens: got %d, want 403", r.Status)
+		}
+		if r := e.do(t, request{method: "GET", path: "/api/v1/users/999999/tokens", token: "admin"}); r.Status != http.StatusNotFound {
+			t.Fatalf("unknown user: got %d, want 404", r.Status)
+		}
+	})
+}

@@ -199,23 +199,54 @@ func (s *server) handleRequestUpdate(c echo.Context) error {
 		return err
 	}
 	var in struct {
-		Title           *string `json:"title"`
-		Purpose         *string `json:"purpose"`
-		DataDescription *string `json:"data_description"`
-		Classification  *string `json:"classification"`
-		OwnerAgency     *string `json:"owner_agency"`
-		LegalBasis      *string `json:"legal_basis"`
-		Project         *string `json:"project"`
+		Title           *string   `json:"title"`
+		Purpose         *string   `json:"purpose"`
+		DataDescription *string   `json:"data_description"`
+		Classification  *string   `json:"classification"`
+		OwnerAgency     *string   `json:"owner_agency"`
+		LegalBasis      clearable `json:"legal_basis"`
+		Project         clearable `json:"project"`
 	}
 	if err := c.Bind(&in); err != nil {
 		return err
 	}
-	r, err := s.Workflow.Update(c.Request().Context(), caller(c).actor, id, workflow.Patch(in), version)
+	r, err := s.Workflow.Update(c.Request().Context(), caller(c).actor, id, workflow.Patch{
+		Title: in.Title, Purpose: in.Purpose, DataDescription: in.DataDescription,
+		Classification: in.Classification, OwnerAgency: in.OwnerAgency,
+		LegalBasis: in.LegalBasis.patch(), Project: in.Project.patch(),
+	}, version)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(r.Version))
 	return c.JSON(http.StatusOK, s.toRequest(r))
+}
+
+// clearable is an optional field of a PATCH body: absent leaves it as it
+// is, null or "" clears it, a string sets it.
+type clearable struct {
+	set   bool
+	value *string
+}
+
+func (f *clearable) UnmarshalJSON(b []byte) error {
+	f.set = true
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &f.value)
+}
+
+// patch is the field as workflow.Patch takes it: nil to leave, "" to clear.
+func (f clearable) patch() *string {
+	if !f.set {
+		return nil
+	}
+	if f.value == nil {
+		empty := ""
+		return &empty
+	}
+	return f.value
 }
 
 func (s *server) handleTransitionCreate(c echo.Context) error {

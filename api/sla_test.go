@@ -350,3 +350,38 @@ func TestListFiltersBySLAStatusAndSortsByDue(t *testing.T) {
 		}
 	}
 }
+
+func TestPatchNullClearsAnOptionalField(t *testing.T) {
+	e := newEnv(t, modelstest.MustOpen(t, models.SQLite))
+	d := e.mustCreate(t, "official-open")
+	path := fmt.Sprintf("/api/v1/requests/%d", d.ID)
+	get := func() map[string]any {
+		r := e.do(t, request{method: "GET", path: path, token: "MOH.requester"})
+		var v map[string]any
+		r.decode(t, &v)
+		return v
+	}
+	for _, step := range []struct {
+		body      string
+		wantLegal any
+		wantTitle string
+	}{
+		{`{"legal_basis": "Public Sector (Governance) Act 2018, s.5"}`, "Public Sector (Governance) Act 2018, s.5", "Residents aged 65+ per block"},
+		{`{"title": "Seniors per block"}`, "Public Sector (Governance) Act 2018, s.5", "Seniors per block"},
+		{`{"legal_basis": null}`, nil, "Seniors per block"},
+		{`{"legal_basis": 7}`, nil, "Seniors per block"},
+	} {
+		r := e.do(t, request{method: "PATCH", path: path, token: "MOH.requester", body: step.body})
+		if step.body == `{"legal_basis": 7}` {
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("PATCH %s: got %d, want 400", step.body, r.Status)
+			}
+		} else if r.Status != http.StatusOK {
+			t.Fatalf("PATCH %s: got %d %s", step.body, r.Status, r.Body)
+		}
+		v := get()
+		if v["legal_basis"] != step.wantLegal || v["title"] != step.wantTitle {
+			t.Fatalf("after PATCH %s: got legal_basis %v, title %v; want %v, %v", step.body, v["legal_basis"], v["title"], step.wantLegal, step.wantTitle)
+		}
+	}
+}

@@ -76,10 +76,14 @@ func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *i
 			fmt.Fprintln(w, "demo: the database already holds requests; no demo data added")
 			return nil
 		}
-		if err := s.seed(ctx); err != nil {
+		// History first, so that the live requests are the newest in lists.
+		if err := s.people(ctx); err != nil {
 			return err
 		}
 		if err := s.history(ctx, im, cal, now); err != nil {
+			return err
+		}
+		if err := s.requests(ctx); err != nil {
 			return err
 		}
 	default:
@@ -88,7 +92,8 @@ func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *i
 	return s.printTokens(ctx, w)
 }
 
-func (s *seeder) seed(ctx context.Context) error {
+// people creates the demo agencies and their users.
+func (s *seeder) people(ctx context.Context) error {
 	for _, a := range Agencies {
 		if err := s.acc.EnsureAgency(ctx, a.Code, a.Name); err != nil {
 			return err
@@ -104,6 +109,11 @@ func (s *seeder) seed(ctx context.Context) error {
 			s.users[u.Email] = u
 		}
 	}
+	return nil
+}
+
+// requests files a dozen requests and moves them into every state.
+func (s *seeder) requests(ctx context.Context) error {
 	type step struct {
 		agency, who string
 		action      workflow.Action

@@ -20,12 +20,8 @@ import (
 
 	"datashare/accounts"
 	"datashare/api"
-	"datashare/calendar"
-	"datashare/holidays"
-	"datashare/imports"
+	"datashare/apptest"
 	"datashare/models"
-	"datashare/notifications"
-	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -131,26 +127,15 @@ func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env 
 }
 
 // mustDeps wires the services over db the way the binary does, with the
-// Singapore calendar and the default SLA settings.
+// Singapore calendar, the default SLA settings and notifications without
+// SMTP.
 func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) api.Deps {
 	tb.Helper()
-	loc, err := time.LoadLocation("Asia/Singapore")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hol := holidays.NewService(db, loc, calendar.DefaultHours(), clock)
-	if err := hol.Load(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	keeper := sla.NewKeeper(hol, sla.DefaultSettings())
-	hol.OnChange(sla.NewReprojector(db, keeper).Run)
-	acc := accounts.NewService(db, clock)
-	outbox := notifications.NewOutbox(db, loc, notifications.Links{Base: "https://datashare.test"}, false)
-	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper).WithNotifier(outbox)
+	a := apptest.Wire(tb, db, apptest.Options{Now: clock, Notify: true, Log: log})
 	return api.Deps{
-		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: keeper,
-		Checker: sla.NewChecker(db, keeper, outbox.SLA, log), Reporter: sla.NewReporter(db, keeper),
-		Holidays: hol, Importer: imports.New(db, acc, wf), Notifications: notifications.NewService(db, clock), DB: db,
+		Log: log, Now: clock, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper,
+		Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays, Importer: a.Importer,
+		Notifications: a.Notifications, DB: db,
 	}
 }
 

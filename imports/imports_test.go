@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"datashare/accounts"
-	"datashare/calendar"
+	"datashare/apptest"
 	"datashare/errs"
-	"datashare/holidays"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/models/modelstest"
-	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -53,15 +51,8 @@ type deps struct {
 func newDeps(t *testing.T, db *models.DB) deps {
 	t.Helper()
 	ctx := context.Background()
-	clock := func() time.Time { return now }
-	hol := holidays.NewService(db, sgt, calendar.DefaultHours(), clock)
-	if err := hol.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keeper := sla.NewKeeper(hol, sla.DefaultSettings())
-	hol.OnChange(sla.NewReprojector(db, keeper).Run)
-	acc := accounts.NewService(db, clock)
-	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper)
+	a := apptest.Wire(t, db, apptest.Options{Now: func() time.Time { return now }})
+	acc, wf := a.Accounts, a.Workflow
 	for _, a := range []string{"MOH", "MOM", "MSF", "HDB"} {
 		if err := acc.EnsureAgency(ctx, a, a+" agency"); err != nil {
 			t.Fatal(err)
@@ -81,7 +72,7 @@ func newDeps(t *testing.T, db *models.DB) deps {
 			t.Fatal(err)
 		}
 	}
-	return deps{db: db, acc: acc, wf: wf, im: imports.New(db, acc, wf)}
+	return deps{db: db, acc: acc, wf: wf, im: a.Importer}
 }
 
 func ev(action, at, actor string, comment ...string) imports.Event {

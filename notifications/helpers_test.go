@@ -29,7 +29,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"datashare/accounts"
-	"datashare/calendar"
+	"datashare/apptest"
 	"datashare/holidays"
 	"datashare/imports"
 	"datashare/models"
@@ -155,20 +155,11 @@ func newEnv(tb testing.TB, db *models.DB, emailOn bool) *env {
 	tb.Helper()
 	ctx := context.Background()
 	e := &env{db: db, clock: newFakeClock(start), users: map[string]models.User{}}
-	now := e.clock.Now
-	e.hol = holidays.NewService(db, sgt, calendar.DefaultHours(), now)
-	if err := e.hol.Load(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	e.keeper = sla.NewKeeper(e.hol, sla.DefaultSettings())
-	e.hol.OnChange(sla.NewReprojector(db, e.keeper).Run)
-	e.acc = accounts.NewService(db, now)
-	e.outbox = notifications.NewOutbox(db, sgt, notifications.Links{Base: baseURL}, emailOn)
+	policy := testApprovals()
+	a := apptest.Wire(tb, db, apptest.Options{Now: e.clock.Now, Policy: &policy, Notify: true, EmailOn: emailOn, BaseURL: baseURL})
+	e.hol, e.keeper, e.acc, e.wf = a.Holidays, a.Keeper, a.Accounts, a.Workflow
+	e.outbox, e.checker, e.notes, e.importer = a.Outbox, a.Checker, a.Notifications, a.Importer
 	e.outbox.OnCommit(func() { e.kicks.Add(1) })
-	e.wf = workflow.NewService(db, testApprovals(), now).WithTimekeeper(e.keeper).WithNotifier(e.outbox)
-	e.checker = sla.NewChecker(db, e.keeper, e.outbox.SLA, nil)
-	e.notes = notifications.NewService(db, now)
-	e.importer = imports.New(db, e.acc, e.wf)
 	for _, a := range castAgencies {
 		if err := e.acc.EnsureAgency(ctx, a, a+" agency"); err != nil {
 			tb.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"datashare/accounts"
-	"datashare/calendar"
+	"datashare/apptest"
 	"datashare/holidays"
 	"datashare/imports"
 	"datashare/models"
@@ -67,21 +67,11 @@ type fxEnv struct {
 
 func fxNewEnv(tb testing.TB, db *models.DB, now time.Time) *fxEnv {
 	tb.Helper()
-	clock := func() time.Time { return now }
-	hol := holidays.NewService(db, fxSGT, calendar.DefaultHours(), clock)
-	if err := hol.Load(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	keeper := sla.NewKeeper(hol, sla.DefaultSettings())
-	hol.OnChange(sla.NewReprojector(db, keeper).Run)
-	acc := accounts.NewService(db, clock)
-	wf := workflow.NewService(db, workflow.DefaultPolicy(), clock).WithTimekeeper(keeper)
+	a := apptest.Wire(tb, db, apptest.Options{Now: func() time.Time { return now }})
 	e := &fxEnv{
-		db: db, now: now, hol: hol, keeper: keeper, acc: acc, wf: wf,
-		importer: imports.New(db, acc, wf),
-		checker:  sla.NewChecker(db, keeper, nil, nil),
-		reporter: sla.NewReporter(db, keeper),
-		users:    map[string]models.User{},
+		db: db, now: now, hol: a.Holidays, keeper: a.Keeper, acc: a.Accounts, wf: a.Workflow,
+		importer: a.Importer, checker: a.Checker, reporter: a.Reporter,
+		users: map[string]models.User{},
 	}
 	fxSeedPeople(tb, e)
 	return e

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,5 +61,3 @@ func (p Policy) String() string {
 	}
 	return strings.Join(parts, ",")
 }
-
-func (p Policy) known(c string) bool { return slices.Contains(p.Classifications(), c) }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	_ "time/tzdata" // the tests run in a bare container too
 
 	"datashare/accounts"
 	"datashare/calendar"
@@ -46,14 +47,70 @@ type App struct {
 	Notifications *notifications.Service
 }
 
-// Singapore is the calendar's time zone.
-func Singapore(tb testing.TB) *time.Location {
-	tb.Helper()
+// SGT is the calendar's time zone.
+var SGT = func() *time.Location {
 	loc, err := time.LoadLocation("Asia/Singapore")
 	if err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	return loc
+}()
+
+// Admin is an administrator of no agency, as importers and seeders act.
+var Admin = workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
+
+// Time parses an RFC 3339 time such as 2025-06-30T12:00:00+08:00; fixture
+// tables are written with it, so a typo panics at once.
+func Time(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Person is one user of a test's cast.
+type Person struct {
+	Email, Agency, Role string
+}
+
+// Cast is the usual cast of the sla and imports tests: MOH and MOM own
+// data (two approvers and a manager each); MSF, HDB and MOM file requests,
+// each through req@<agency>.gov.sg.
+var (
+	CastAgencies = []string{"MOH", "MOM", "MSF", "HDB"}
+	CastPeople   = []Person{
+		{Email: "req@msf.gov.sg", Agency: "MSF", Role: "requester"},
+		{Email: "req@hdb.gov.sg", Agency: "HDB", Role: "requester"},
+		{Email: "req@mom.gov.sg", Agency: "MOM", Role: "requester"},
+		{Email: "approver1@moh.gov.sg", Agency: "MOH", Role: "approver"},
+		{Email: "approver2@moh.gov.sg", Agency: "MOH", Role: "approver"},
+		{Email: "approver1@mom.gov.sg", Agency: "MOM", Role: "approver"},
+		{Email: "approver2@mom.gov.sg", Agency: "MOM", Role: "approver"},
+		{Email: "manager@moh.gov.sg", Agency: "MOH", Role: "manager"},
+		{Email: "manager@mom.gov.sg", Agency: "MOM", Role: "manager"},
+	}
+)
+
+// MustSeed creates the agencies and people, and returns the users by
+// email.
+func (a *App) MustSeed(tb testing.TB, agencies []string, people []Person) map[string]models.User {
+	tb.Helper()
+	ctx := context.Background()
+	for _, code := range agencies {
+		if err := a.Accounts.EnsureAgency(ctx, code, code+" agency"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	out := map[string]models.User{}
+	for _, p := range people {
+		u, err := a.Accounts.CreateUserUnchecked(ctx, accounts.NewUser{Email: p.Email, Name: p.Email, Agency: p.Agency, Roles: []string{p.Role}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[p.Email] = u
+	}
+	return out
 }
 
 // Wire builds the services over db.
@@ -69,7 +126,7 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	if o.BaseURL == "" {
 		o.BaseURL = "https://datashare.test"
 	}
-	a := &App{DB: db, Location: Singapore(tb)}
+	a := &App{DB: db, Location: SGT}
 	a.Holidays = holidays.NewService(db, a.Location, calendar.DefaultHours(), o.Now)
 	if err := a.Holidays.Load(context.Background()); err != nil {
 		tb.Fatal(err)

@@ -19,25 +19,7 @@ import (
 
 // now is the fixed clock: Monday 30 June 2025, noon in Singapore, after
 // every event imported below.
-var now = ts("2025-06-30T12:00:00+08:00")
-
-var sgt = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Singapore")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-var admin = workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var now = apptest.Time("2025-06-30T12:00:00+08:00")
 
 type deps struct {
 	db  *models.DB
@@ -50,33 +32,13 @@ type deps struct {
 // calendar, default hours and SLA settings, and seeds the cast.
 func newDeps(t *testing.T, db *models.DB) deps {
 	t.Helper()
-	ctx := context.Background()
 	a := apptest.Wire(t, db, apptest.Options{Now: func() time.Time { return now }})
-	acc, wf := a.Accounts, a.Workflow
-	for _, a := range []string{"MOH", "MOM", "MSF", "HDB"} {
-		if err := acc.EnsureAgency(ctx, a, a+" agency"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []struct{ email, agency, role string }{
-		{"req@msf.gov.sg", "MSF", "requester"},
-		{"req@hdb.gov.sg", "HDB", "requester"},
-		{"req@mom.gov.sg", "MOM", "requester"},
-		{"approver1@moh.gov.sg", "MOH", "approver"},
-		{"approver2@moh.gov.sg", "MOH", "approver"},
-		{"approver1@mom.gov.sg", "MOM", "approver"},
-		{"approver2@mom.gov.sg", "MOM", "approver"},
-		{"manager@moh.gov.sg", "MOH", "manager"},
-	} {
-		if _, err := acc.CreateUserUnchecked(ctx, accounts.NewUser{Email: p.email, Name: p.email, Agency: p.agency, Roles: []string{p.role}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return deps{db: db, acc: acc, wf: wf, im: a.Importer}
+	a.MustSeed(t, apptest.CastAgencies, apptest.CastPeople)
+	return deps{db: db, acc: a.Accounts, wf: a.Workflow, im: a.Importer}
 }
 
 func ev(action, at, actor string, comment ...string) imports.Event {
-	return imports.Event{Action: action, At: ts(at), ActorEmail: actor, Comment: strings.Join(comment, " ")}
+	return imports.Event{Action: action, At: apptest.Time(at), ActorEmail: actor, Comment: strings.Join(comment, " ")}
 }
 
 // rec is a request filed by req@<requesting>.gov.sg.
@@ -232,7 +194,7 @@ func sameHist(a, b []histRow) bool {
 }
 
 func h(action, from, to, actor, at string) histRow {
-	return histRow{action: action, from: from, to: to, actor: actor, at: ts(at)}
+	return histRow{action: action, from: from, to: to, actor: actor, at: apptest.Time(at)}
 }
 
 // want is the stored state of one imported request.
@@ -300,9 +262,9 @@ func checkTime(t *testing.T, name string, got *time.Time, w string) {
 	case w == "" && got != nil:
 		t.Errorf("%s: got %s, want none", name, got.UTC().Format(time.RFC3339Nano))
 	case w != "" && got == nil:
-		t.Errorf("%s: got none, want %s", name, ts(w).UTC().Format(time.RFC3339))
-	case w != "" && !got.Equal(ts(w)):
-		t.Errorf("%s: got %s, want %s", name, got.UTC().Format(time.RFC3339Nano), ts(w).UTC().Format(time.RFC3339))
+		t.Errorf("%s: got none, want %s", name, apptest.Time(w).UTC().Format(time.RFC3339))
+	case w != "" && !got.Equal(apptest.Time(w)):
+		t.Errorf("%s: got %s, want %s", name, got.UTC().Format(time.RFC3339Nano), apptest.Time(w).UTC().Format(time.RFC3339))
 	}
 }
 
@@ -374,7 +336,7 @@ func TestImportReplaysHistoriesAndRejectsBadRecordsWhole(t *testing.T) {
 		d := newDeps(t, db)
 		ctx := context.Background()
 		b := batch()
-		res, err := d.im.Import(ctx, admin, b)
+		res, err := d.im.Import(ctx, apptest.Admin, b)
 		if err != nil {
 			t.Fatalf("import: %v", err)
 		}
@@ -426,7 +388,7 @@ func TestImportReplaysHistoriesAndRejectsBadRecordsWhole(t *testing.T) {
 
 		// Again: what is there is skipped, the bad records fail again, and
 		// nothing changes.
-		res, err = d.im.Import(ctx, admin, b)
+		res, err = d.im.Import(ctx, apptest.Admin, b)
 		if err != nil {
 			t.Fatalf("re-import: %v", err)
 		}
@@ -444,7 +406,7 @@ func TestImportReplaysHistoriesAndRejectsBadRecordsWhole(t *testing.T) {
 		}
 
 		// Only the good records: all skipped.
-		res, err = d.im.Import(ctx, admin, imports.Batch{Requests: []imports.Record{good1, good2, good3}})
+		res, err = d.im.Import(ctx, apptest.Admin, imports.Batch{Requests: []imports.Record{good1, good2, good3}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +422,7 @@ func TestImportReplaysHistoriesAndRejectsBadRecordsWhole(t *testing.T) {
 func TestImportStoresUTCTimestampsOnSQLite(t *testing.T) {
 	db := modelstest.MustOpen(t, models.SQLite)
 	d := newDeps(t, db)
-	if _, err := d.im.Import(context.Background(), admin, imports.Batch{Requests: []imports.Record{good1, good2, good3}}); err != nil {
+	if _, err := d.im.Import(context.Background(), apptest.Admin, imports.Batch{Requests: []imports.Record{good1, good2, good3}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -497,7 +459,7 @@ func TestImportRefusesWhatIsNotAnImport(t *testing.T) {
 	if _, err := d.im.Import(ctx, requester, imports.Batch{Requests: []imports.Record{good1}}); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("import by a requester: got %v, want forbidden", err)
 	}
-	if _, err := d.im.Import(ctx, admin, imports.Batch{}); !errs.Is(err, errs.Invalid) {
+	if _, err := d.im.Import(ctx, apptest.Admin, imports.Batch{}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("empty import: got %v, want invalid", err)
 	}
 	if n := count(t, db, &models.Request{}); n != 0 {
@@ -505,7 +467,7 @@ func TestImportRefusesWhatIsNotAnImport(t *testing.T) {
 	}
 	// A record twice in one batch: the first is imported, the second
 	// reported.
-	res, err := d.im.Import(ctx, admin, imports.Batch{Requests: []imports.Record{good1, good1}})
+	res, err := d.im.Import(ctx, apptest.Admin, imports.Batch{Requests: []imports.Record{good1, good1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +549,7 @@ func TestReadCSVEqualsTheJSONForm(t *testing.T) {
 	// Imported, the CSV gives what the Go records give.
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		d := newDeps(t, db)
-		res, err := d.im.Import(context.Background(), admin, fromCSV)
+		res, err := d.im.Import(context.Background(), apptest.Admin, fromCSV)
 		if err != nil || res.Imported != 3 || len(res.Errors) != 0 {
 			t.Fatalf("import CSV: got %+v, %v, want 3 imported", res, err)
 		}

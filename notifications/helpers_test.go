@@ -48,13 +48,7 @@ const mailFrom = "datashare@tech.gov.sg"
 const hookSecret = "s3cret-of-sixteen-chars"
 
 // sgt is the calendar's zone.
-var sgt = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Singapore")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
+var sgt = apptest.SGT
 
 // start is where every test's clock starts: Monday 7 July 2025, 10:00 in
 // Singapore, a working day with no public holiday within the next two

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"datashare/accounts"
+	"datashare/apptest"
 	"datashare/calendar"
 	"datashare/holidays"
 	"datashare/models"
@@ -54,7 +55,7 @@ func fxBenchKeeper(b *testing.B, path string) (*models.DB, *sla.Keeper) {
 	if err := db.Migrate(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
-	hol := holidays.NewService(db, fxSGT, calendar.DefaultHours(), func() time.Time { return fxNow })
+	hol := holidays.NewService(db, apptest.SGT, calendar.DefaultHours(), func() time.Time { return fxNow })
 	if err := hol.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func fxBenchCheck(b *testing.B, due, onTrack int) {
 	start := time.Now()
 	var submitted []time.Time
 	for d := 0; d < 30; d++ {
-		submitted = append(submitted, fxTime("2025-04-01T09:00:00+08:00").Add(time.Duration(d)*24*time.Hour+time.Duration(d*37)*time.Minute))
+		submitted = append(submitted, apptest.Time("2025-04-01T09:00:00+08:00").Add(time.Duration(d)*24*time.Hour+time.Duration(d*37)*time.Minute))
 	}
 	for done := 0; done < due; done += 10_000 {
 		fxInsertSubmitted(b, db, keeper, req, "MOH", min(10_000, due-done), submitted...)
@@ -215,7 +216,7 @@ func fxGenerateReportData(b *testing.B, path string) {
 	}
 
 	rng := rand.New(rand.NewPCG(20250630, 7))
-	first := fxTime("2019-01-01T00:00:00+08:00")
+	first := apptest.Time("2019-01-01T00:00:00+08:00")
 	span := fxNow.Sub(first)
 	nowUTC := fxNow.UTC()
 	// gap draws the time to the next event: mostly hours, sometimes days.

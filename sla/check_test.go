@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"datashare/apptest"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -114,7 +115,7 @@ func fxWantFlags(t *testing.T, got, want []fxFlagRow) {
 func fxFmtFlags(rs []fxFlagRow) string {
 	s := ""
 	for _, r := range rs {
-		s += fmt.Sprintf("\n\t%s %s %s→%s at %s", r.ref, r.action, r.from, r.to, r.at.In(fxSGT).Format(time.RFC3339))
+		s += fmt.Sprintf("\n\t%s %s %s→%s at %s", r.ref, r.action, r.from, r.to, r.at.In(apptest.SGT).Format(time.RFC3339))
 	}
 	return s
 }
@@ -126,7 +127,7 @@ func fxFlag(ref, action, state string, at time.Time) fxFlagRow {
 // fxCheckNow2 is a later check, Thu 3 Jul 14:00: A is past due (Tue 1 Jul
 // 13:15), C past its warning (Thu 3 Jul 13:15). At fxNow (Mon 30 Jun 12:00)
 // A, B, D and H are past their warning and B and H past due.
-var fxCheckNow2 = fxTime("2025-07-03T14:00:00+08:00")
+var fxCheckNow2 = apptest.Time("2025-07-03T14:00:00+08:00")
 
 func fxWantResult(t *testing.T, name string, got sla.Result, checked, atRisk, breached int) {
 	t.Helper()
@@ -220,7 +221,7 @@ func TestCheckFlagsAppearInTheHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := fxByRef(t, db, "CHK-B-breached")
-	h, err := e.wf.History(context.Background(), fxAdmin, r.ID)
+	h, err := e.wf.History(context.Background(), apptest.Admin, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +356,7 @@ func TestCheckRecordsNothingOfABatchWhoseNotifierFails(t *testing.T) {
 func fxPastDue(t *testing.T, db *models.DB, k *sla.Keeper, requester models.User, n int) []int64 {
 	t.Helper()
 	return fxInsertSubmitted(t, db, k, requester, "MOH", n,
-		fxTime("2025-05-05T10:00:00+08:00"), fxTime("2025-05-06T15:30:00+08:00"), fxTime("2025-05-14T09:00:00+08:00"))
+		apptest.Time("2025-05-05T10:00:00+08:00"), apptest.Time("2025-05-06T15:30:00+08:00"), apptest.Time("2025-05-14T09:00:00+08:00"))
 }
 
 // fxFlagCounts returns, per request id, how many rows of each action it has.
@@ -470,14 +471,14 @@ func TestSLAStatusScopeAgreesWithEvaluate(t *testing.T) {
 		refs := fxRefsByID(t, db)
 		nows := []time.Time{
 			fxNow,
-			fxTime("2025-06-27T12:59:00+08:00"), // RPT-10 a minute before its warning
-			fxTime("2025-06-27T13:00:00+08:00"), // RPT-10 at its warning instant
-			fxTime("2025-07-01T13:15:00+08:00"), // RPT-10 and CHK-A at their due instant
-			fxTime("2025-07-03T13:14:00+08:00"), // RPT-11 a minute before its warning
+			apptest.Time("2025-06-27T12:59:00+08:00"), // RPT-10 a minute before its warning
+			apptest.Time("2025-06-27T13:00:00+08:00"), // RPT-10 at its warning instant
+			apptest.Time("2025-07-01T13:15:00+08:00"), // RPT-10 and CHK-A at their due instant
+			apptest.Time("2025-07-03T13:14:00+08:00"), // RPT-11 a minute before its warning
 			fxCheckNow2,
 		}
 		for _, now := range nows {
-			for _, zone := range []*time.Location{time.UTC, fxSGT} {
+			for _, zone := range []*time.Location{time.UTC, apptest.SGT} {
 				now := now.In(zone)
 				t.Run(now.UTC().Format(time.RFC3339)+" given as "+now.Format("-07:00"), func(t *testing.T) {
 					want := map[string][]string{}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"datashare/apptest"
 	"datashare/calendar"
 	"datashare/models"
 	"datashare/sla"
@@ -13,17 +14,9 @@ type staticCalendar struct{ cal *calendar.Calendar }
 
 func (s staticCalendar) Current() *calendar.Calendar { return s.cal }
 
-var sgt = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Singapore")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 func mustKeeper(tb testing.TB, extra ...calendar.Holiday) *sla.Keeper {
 	tb.Helper()
-	cal, err := calendar.New(sgt, calendar.DefaultHours(), append(calendar.SingaporeHolidays(), extra...))
+	cal, err := calendar.New(apptest.SGT, calendar.DefaultHours(), append(calendar.SingaporeHolidays(), extra...))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -33,7 +26,7 @@ func mustKeeper(tb testing.TB, extra ...calendar.Holiday) *sla.Keeper {
 // at parses a Singapore wall-clock time like "2025-01-06 10:00".
 func at(tb testing.TB, s string) time.Time {
 	tb.Helper()
-	t, err := time.ParseInLocation("2006-01-02 15:04", s, sgt)
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, apptest.SGT)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,10 +58,10 @@ func replay(tb testing.TB, k *sla.Keeper, steps []step) *models.Request {
 func wantTime(tb testing.TB, name string, got *time.Time, want time.Time) {
 	tb.Helper()
 	if got == nil {
-		tb.Fatalf("%s: got nil, want %s", name, want.In(sgt))
+		tb.Fatalf("%s: got nil, want %s", name, want.In(apptest.SGT))
 	}
 	if !got.Equal(want) {
-		tb.Fatalf("%s: got %s, want %s", name, got.In(sgt), want.In(sgt))
+		tb.Fatalf("%s: got %s, want %s", name, got.In(apptest.SGT), want.In(apptest.SGT))
 	}
 }
 
@@ -144,8 +137,8 @@ func TestPauseOverAWeekendCountsOnlyWorkingTimeBeforeAndAfter(t *testing.T) {
 	if want := 4 + 3.5/9; !near(r.SLA.Elapsed, want) {
 		t.Fatalf("elapsed before resume: got %v, want %v", r.SLA.Elapsed, want)
 	}
-	got := r.SLA.DueAt.In(sgt)
-	want := time.Date(2025, 1, 15, 17, 48, 20, 0, sgt)
+	got := r.SLA.DueAt.In(apptest.SGT)
+	want := time.Date(2025, 1, 15, 17, 48, 20, 0, apptest.SGT)
 	if d := got.Sub(want); d > time.Second || d < -time.Second {
 		t.Fatalf("due: got %s, want %s (±1 s)", got, want)
 	}

@@ -26,29 +26,7 @@ import (
 
 // fxNow is the fixed clock of every test of this package: Monday 30 June
 // 2025, noon in Singapore, after every imported event.
-var fxNow = fxTime("2025-06-30T12:00:00+08:00")
-
-// fxSGT is the calendar's zone.
-var fxSGT = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Singapore")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// fxAdmin is the actor the importer runs as.
-var fxAdmin = workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
-
-// fxTime parses an RFC 3339 time; the tables below are written in
-// Singapore time (+08:00).
-func fxTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var fxNow = apptest.Time("2025-06-30T12:00:00+08:00")
 
 // fxEnv is the services wired over one database as api's mustDeps wires
 // them, with a fixed clock.
@@ -71,50 +49,14 @@ func fxNewEnv(tb testing.TB, db *models.DB, now time.Time) *fxEnv {
 	e := &fxEnv{
 		db: db, now: now, hol: a.Holidays, keeper: a.Keeper, acc: a.Accounts, wf: a.Workflow,
 		importer: a.Importer, checker: a.Checker, reporter: a.Reporter,
-		users: map[string]models.User{},
 	}
-	fxSeedPeople(tb, e)
+	e.users = a.MustSeed(tb, apptest.CastAgencies, apptest.CastPeople)
 	return e
-}
-
-// The cast: MOH and MOM own data (two approvers and a manager each); MSF,
-// HDB and MOM file requests.
-var fxAgencies = []string{"MOH", "MOM", "MSF", "HDB"}
-
-var fxPeople = []struct {
-	email, agency, role string
-}{
-	{"req@msf.gov.sg", "MSF", "requester"},
-	{"req@hdb.gov.sg", "HDB", "requester"},
-	{"req@mom.gov.sg", "MOM", "requester"},
-	{"approver1@moh.gov.sg", "MOH", "approver"},
-	{"approver2@moh.gov.sg", "MOH", "approver"},
-	{"approver1@mom.gov.sg", "MOM", "approver"},
-	{"approver2@mom.gov.sg", "MOM", "approver"},
-	{"manager@moh.gov.sg", "MOH", "manager"},
-	{"manager@mom.gov.sg", "MOM", "manager"},
-}
-
-func fxSeedPeople(tb testing.TB, e *fxEnv) {
-	tb.Helper()
-	ctx := context.Background()
-	for _, a := range fxAgencies {
-		if err := e.acc.EnsureAgency(ctx, a, a+" agency"); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	for _, p := range fxPeople {
-		u, err := e.acc.CreateUserUnchecked(ctx, accounts.NewUser{Email: p.email, Name: p.email, Agency: p.agency, Roles: []string{p.role}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		e.users[p.email] = u
-	}
 }
 
 // fxEv is one imported event.
 func fxEv(action, at, actor string, comment ...string) imports.Event {
-	return imports.Event{Action: action, At: fxTime(at), ActorEmail: actor, Comment: strings.Join(comment, " ")}
+	return imports.Event{Action: action, At: apptest.Time(at), ActorEmail: actor, Comment: strings.Join(comment, " ")}
 }
 
 // fxRec is one imported request; the requester is req@<requesting>.gov.sg.
@@ -129,7 +71,7 @@ func fxRec(ref, requesting, owner, classification string, events ...imports.Even
 // fxImport imports records and fails the test on any record error.
 func (e *fxEnv) fxImport(tb testing.TB, recs []imports.Record) {
 	tb.Helper()
-	res, err := e.importer.Import(context.Background(), fxAdmin, imports.Batch{Requests: recs})
+	res, err := e.importer.Import(context.Background(), apptest.Admin, imports.Batch{Requests: recs})
 	if err != nil {
 		tb.Fatalf("import: %v", err)
 	}
@@ -188,7 +130,7 @@ func fxFmtT(p *time.Time) string {
 	if p == nil {
 		return "null"
 	}
-	return p.In(fxSGT).Format(time.RFC3339Nano)
+	return p.In(apptest.SGT).Format(time.RFC3339Nano)
 }
 
 // fxOpenTwice opens the same fresh, migrated database through two separate

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"datashare/apptest"
 	"datashare/calendar"
 	"datashare/errs"
 	"datashare/models"
@@ -52,7 +53,7 @@ func fxCheckInstant(t *testing.T, name string, got *time.Time, want string) {
 	switch {
 	case want == "" && got != nil:
 		t.Errorf("%s: got %s, want none", name, fxFmtT(got))
-	case want != "" && (got == nil || !got.Equal(fxTime(want))):
+	case want != "" && (got == nil || !got.Equal(apptest.Time(want))):
 		t.Errorf("%s: got %s, want %s", name, fxFmtT(got), want)
 	}
 }

@@ -20,7 +20,6 @@ var statusOf = map[errs.Code]int{
 	errs.TooLarge:           http.StatusRequestEntityTooLarge,
 	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	errs.Invalid:            http.StatusUnprocessableEntity,
-	errs.Unavailable:        http.StatusServiceUnavailable,
 	errs.Internal:           http.StatusInternalServerError,
 }
 
@@ -79,7 +78,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		body = errorDetail{Code: string(code), Message: msg}
 	}
-	if status == 0 || status >= 500 && status != http.StatusServiceUnavailable {
+	if status == 0 || status >= 500 {
 		s.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 		status = http.StatusInternalServerError

@@ -116,34 +116,35 @@ func registerRequestRoutes(g authedGroup, s *server) {
 func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Context) (int, *models.Request, error)) error {
 	p := caller(c)
 	sum := sha256.Sum256(append([]byte(c.Request().Method+" "+c.Request().URL.Path+"\n"), body...))
+	var head struct {
+		ID      int64 `json:"id"`
+		Version int   `json:"version"`
+	}
 	ans, err := s.Workflow.Once(c.Request().Context(), p.user.ID, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]),
 		func(ctx context.Context) (int, []byte, error) {
 			st, r, err := fn(ctx)
 			if err != nil {
 				return 0, nil, err
 			}
+			head.ID, head.Version = r.ID, r.Version
 			b, err := json.Marshal(s.toRequest(r))
 			return st, b, err
 		})
 	if err != nil {
 		return err
 	}
-	// The headers are derived from the answer's body so that a replay
-	// carries the same ETag and Location as the first answer did.
-	var head struct {
-		ID      int64 `json:"id"`
-		Version int   `json:"version"`
-	}
-	if err := json.Unmarshal(ans.Body, &head); err != nil {
-		return fmt.Errorf("read stored answer: %w", err)
+	// A replay carries the ETag and Location of the first answer, read from
+	// its stored body.
+	if ans.Replayed {
+		if err := json.Unmarshal(ans.Body, &head); err != nil {
+			return fmt.Errorf("read stored answer: %w", err)
+		}
+		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	h := c.Response().Header()
 	h.Set("ETag", etag(head.Version))
 	if ans.Status == http.StatusCreated {
 		h.Set(echo.HeaderLocation, "/api/v1/requests/"+strconv.FormatInt(head.ID, 10))
-	}
-	if ans.Replayed {
-		h.Set("Idempotent-Replayed", "true")
 	}
 	return c.JSONBlob(ans.Status, ans.Body)
 }

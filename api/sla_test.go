@@ -41,8 +41,8 @@ func TestEveryRequestCarriesItsSLA(t *testing.T) {
 	e := newEnv(t, modelstest.MustOpen(t, models.SQLite))
 	d := e.mustCreate(t, "official-open")
 	s, _ := e.mustSLA(t, d.ID)
-	if s.Status != "not_started" || s.Target != 7 || s.DueAt != nil && s.Status != "not_started" {
-		t.Fatalf("draft sla: got %+v, want not_started with target 7", s)
+	if s.Status != "not_started" || s.Target != 7 || s.DueAt != nil || s.Elapsed != 0 {
+		t.Fatalf("draft sla: got %+v, want not_started with target 7, no due date, nothing elapsed", s)
 	}
 	v := e.mustAct(t, d.ID, "MOH.requester", "submit", "")
 	s, sub := e.mustSLA(t, v.ID)

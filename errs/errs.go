@@ -22,8 +22,7 @@ const (
 	PreconditionFailed Code = "precondition_failed" // If-Match did not match
 	TooLarge           Code = "too_large"           // body over the limit
 	UnsupportedMedia   Code = "unsupported_media_type"
-	Unavailable        Code = "unavailable" // a dependency (the database) does not answer
-	Internal           Code = "internal"    // a bug or an outage; the message is generic
+	Internal           Code = "internal" // a bug or an outage; the message is generic
 )
 
 // Error is an error with a Code, a message for a person and, for Invalid, the

@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -505,5 +507,108 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 			}
 			seen[id] = true
 		}
+	})
+}
+
+func TestPaginationWalksEveryRequestOnceSoonestDueFirst(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newQuietEnv(t, db)
+		// MOH sees its own drafts and requests (dated once submitted,
+		// undated while paused) and HDB's submitted requests for MOH's data.
+		for range 3 {
+			e.mustCreate(t, "official-open")
+		}
+		for i := range 4 {
+			id := e.mustCreate(t, "official-open").ID
+			e.mustAct(t, id, "MOH.requester", "submit", "")
+			if i == 1 {
+				e.mustAct(t, id, "HDB.approver", "request_clarification", "Which years?")
+			}
+		}
+		for i := range 4 {
+			r := e.do(t, request{method: "POST", path: "/api/v1/requests", token: "HDB.requester", body: newRequestBody("official-open", "MOH")})
+			mustStatus(t, r, http.StatusCreated, "")
+			var v requestView
+			r.decode(t, &v)
+			if i < 3 {
+				e.mustAct(t, v.ID, "HDB.requester", "submit", "")
+			}
+		}
+		type dueView struct {
+			ID  int64 `json:"id"`
+			SLA struct {
+				DueAt  *time.Time `json:"due_at"`
+				Paused bool       `json:"paused"`
+			} `json:"sla"`
+		}
+		type duePage struct {
+			Items      []dueView `json:"items"`
+			NextCursor *string   `json:"next_cursor"`
+		}
+		walk := func(t *testing.T, limit int) []dueView {
+			var got []dueView
+			q := fmt.Sprintf("sort=due_at&limit=%d", limit)
+			for pages := 1; ; pages++ {
+				if pages > 20 {
+					t.Fatalf("more than 20 pages")
+				}
+				r := e.do(t, request{method: "GET", path: "/api/v1/requests?" + q, token: "MOH.requester2"})
+				mustStatus(t, r, http.StatusOK, "")
+				var p duePage
+				r.decode(t, &p)
+				got = append(got, p.Items...)
+				if p.NextCursor == nil {
+					return got
+				}
+				q = fmt.Sprintf("sort=due_at&limit=%d&cursor=%s", limit, *p.NextCursor)
+			}
+		}
+		// A paused request shows a due date projected from now; it has
+		// none until the clock runs again, so it sorts with the undated.
+		undated := func(v dueView) bool { return v.SLA.DueAt == nil || v.SLA.Paused }
+		all := walk(t, 100)
+		if len(all) != 10 {
+			t.Fatalf("MOH sees %d requests, want 10 (3 drafts, 4 own submitted, 3 of HDB submitted)", len(all))
+		}
+		want := slices.Clone(all)
+		slices.SortFunc(want, func(a, b dueView) int {
+			switch {
+			case undated(a) && undated(b):
+				return cmp.Compare(a.ID, b.ID)
+			case undated(a):
+				return 1
+			case undated(b):
+				return -1
+			}
+			if c := a.SLA.DueAt.Compare(*b.SLA.DueAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ID, b.ID)
+		})
+		ids := func(vs []dueView) []int64 {
+			out := make([]int64, len(vs))
+			for i, v := range vs {
+				out[i] = v.ID
+			}
+			return out
+		}
+		if dated := slices.IndexFunc(want, undated); dated != 6 {
+			t.Fatalf("dated requests: got %d, want 6 (one own is paused)", dated)
+		}
+		for _, limit := range []int{1, 2, 3, 5, 6, 7, 10} {
+			t.Run(fmt.Sprintf("limit_%d", limit), func(t *testing.T) {
+				if got := ids(walk(t, limit)); !slices.Equal(got, ids(want)) {
+					t.Errorf("ids over all pages: got %v, want %v (soonest due first, undated last by id)", got, ids(want))
+				}
+			})
+		}
+		t.Run("a_newest_cursor_is_refused_when_sorted_by_due", func(t *testing.T) {
+			r := e.do(t, request{method: "GET", path: "/api/v1/requests?limit=1", token: "MOH.requester2"})
+			var p duePage
+			r.decode(t, &p)
+			r = e.do(t, request{method: "GET", path: "/api/v1/requests?sort=due_at&cursor=" + *p.NextCursor, token: "MOH.requester2"})
+			mustFieldError(t, r, "cursor")
+		})
 	})
 }

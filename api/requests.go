@@ -308,29 +308,48 @@ type pageJSON struct {
 }
 
 // A cursor is opaque to clients: a byte naming the sort it belongs to and
-// the position (the last id, or an offset when sorted by due date).
+// the position of the last request of the page (its id and, sorted by due
+// date, its due instant or none).
 const (
 	cursorNewest byte = 'n'
 	cursorDue    byte = 'd'
 )
 
-func encodeCursor(kind byte, n int64) string {
-	var b [9]byte
-	b[0] = kind
-	binary.BigEndian.PutUint64(b[1:], uint64(n))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func encodeCursor(kind byte, c workflow.Cursor) string {
+	b := []byte{kind}
+	b = binary.BigEndian.AppendUint64(b, uint64(c.ID))
+	if kind == cursorDue {
+		if c.DueAt == nil {
+			b = append(b, 0)
+		} else {
+			b = append(b, 1)
+			b = binary.BigEndian.AppendUint64(b, uint64(c.DueAt.UnixMicro()))
+		}
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, kind byte) (int64, error) {
+func decodeCursor(s string, kind byte) (workflow.Cursor, error) {
+	bad := errs.Field("cursor", "cursor is not one this service gave out for this sort order")
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 9 || b[0] != kind {
-		return 0, errs.Field("cursor", "cursor is not one this service gave out for this sort order")
+	if err != nil || len(b) < 9 || b[0] != kind {
+		return workflow.Cursor{}, bad
 	}
-	id := int64(binary.BigEndian.Uint64(b[1:]))
-	if id <= 0 {
-		return 0, errs.Field("cursor", "cursor is not one this service gave out")
+	c := workflow.Cursor{ID: int64(binary.BigEndian.Uint64(b[1:9]))}
+	rest := b[9:]
+	switch {
+	case kind == cursorNewest && len(rest) == 0:
+	case kind == cursorDue && len(rest) == 1 && rest[0] == 0:
+	case kind == cursorDue && len(rest) == 9 && rest[0] == 1:
+		due := time.UnixMicro(int64(binary.BigEndian.Uint64(rest[1:]))).UTC()
+		c.DueAt = &due
+	default:
+		return workflow.Cursor{}, bad
 	}
-	return id, nil
+	if c.ID <= 0 {
+		return workflow.Cursor{}, errs.Field("cursor", "cursor is not one this service gave out")
+	}
+	return c, nil
 }
 
 func (s *server) handleRequestList(c echo.Context) error {
@@ -358,20 +377,16 @@ func (s *server) handleRequestList(c echo.Context) error {
 			f.Limit = -1 // an explicit 0 is out of range, not "the default"
 		}
 	}
+	kind := cursorNewest
+	if f.SortByDue {
+		kind = cursorDue
+	}
 	if v := c.QueryParam("cursor"); v != "" {
-		kind := cursorNewest
-		if f.SortByDue {
-			kind = cursorDue
-		}
-		n, err := decodeCursor(v, kind)
+		cur, err := decodeCursor(v, kind)
 		if err != nil {
 			return err
 		}
-		if f.SortByDue {
-			f.Offset = int(n)
-		} else {
-			f.Before = n
-		}
+		f.After = cur
 	}
 	rs, next, err := s.Workflow.List(c.Request().Context(), caller(c).actor, f)
 	if err != nil {
@@ -381,12 +396,8 @@ func (s *server) handleRequestList(c echo.Context) error {
 	for i := range rs {
 		out.Items = append(out.Items, s.toRequest(&rs[i]))
 	}
-	if next != 0 {
-		kind := cursorNewest
-		if f.SortByDue {
-			kind = cursorDue
-		}
-		cur := encodeCursor(kind, next)
+	if next != nil {
+		cur := encodeCursor(kind, *next)
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)

@@ -1,0 +1,186 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"datashare/errs"
+	"datashare/models"
+)
+
+// Filter narrows List.
+type Filter struct {
+	State            string
+	OwnerAgency      string
+	RequestingAgency string
+	SLAStatus        string    // one of the SLA statuses, at Now
+	Now              time.Time // the instant SLAStatus is judged at
+	SortByDue        bool      // soonest due first, undated last, instead of newest first
+	Limit            int       // 1..100; 0 means 50
+	After            Cursor    // where the page starts; the zero Cursor is the first page
+}
+
+// Cursor is the position of the last request of a page in the page's sort
+// order, so the next page starts right after it however many rows were
+// added or removed meanwhile.
+type Cursor struct {
+	ID    int64
+	DueAt *time.Time // sorted by due: the request's due instant, nil in the undated tail
+}
+
+// MaxPageSize is the largest page List returns.
+const MaxPageSize = 100
+
+// List returns the requests actor may see in the order f asks for, and
+// where the next page starts (nil on the last page).
+//
+// Each way a user may see a request (CanSee: as the requesting agency, as
+// the owner agency once submitted) is read as its own branch in the page's
+// order, each backed by an index that starts with the agency, and the
+// branches are merged: the database never sorts more than a page per branch.
+func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Request, *Cursor, error) {
+	if f.State != "" && !State(f.State).Valid() {
+		return nil, nil, errs.Field("state", "unknown state %q", f.State)
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		return nil, nil, errs.Field("limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	q, err := s.listQuery(s.db.Conn(ctx), actor, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []models.Request
+	err = q.Preload("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB { return db.Order("at, approver_id") }).
+		Preload("Approvals.Approver").Find(&out).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("list requests: %w", err)
+	}
+	if len(out) <= f.Limit {
+		return out, nil, nil
+	}
+	out = out[:f.Limit]
+	last := out[len(out)-1]
+	next := &Cursor{ID: last.ID}
+	if f.SortByDue {
+		next.DueAt = last.SLA.DueAt
+	}
+	return out, next, nil
+}
+
+// visibility returns one condition per way actor sees requests; their
+// union is what CanSee allows, and no request meets two of them (a
+// request's owner agency differs from its requesting agency).
+func visibility(actor Actor) []func(*gorm.DB) *gorm.DB {
+	if actor.Has(Admin) {
+		return []func(*gorm.DB) *gorm.DB{func(q *gorm.DB) *gorm.DB { return q }}
+	}
+	return []func(*gorm.DB) *gorm.DB{
+		func(q *gorm.DB) *gorm.DB { return q.Where("requesting_agency = ?", actor.Agency) },
+		// Drafts stay private to the requesting agency; the partial index
+		// requests_owner_submitted holds only submitted requests.
+		func(q *gorm.DB) *gorm.DB {
+			return q.Where("owner_agency = ? AND submitted_at IS NOT NULL", actor.Agency)
+		},
+	}
+}
+
+// section is one stretch of the sort order: newest first is one stretch;
+// soonest due is the dated requests by due instant, then the undated ones.
+type section struct {
+	where func(*gorm.DB) *gorm.DB
+	order string
+}
+
+func sections(f Filter) []section {
+	if !f.SortByDue {
+		return []section{{
+			where: func(q *gorm.DB) *gorm.DB {
+				if f.After.ID > 0 {
+					return q.Where("id < ?", f.After.ID)
+				}
+				return q
+			},
+			order: "id DESC",
+		}}
+	}
+	inTail := f.After.ID > 0 && f.After.DueAt == nil
+	undated := section{
+		where: func(q *gorm.DB) *gorm.DB {
+			q = q.Where("sla_due_at IS NULL")
+			if inTail {
+				q = q.Where("id > ?", f.After.ID)
+			}
+			return q
+		},
+		order: "id",
+	}
+	if inTail {
+		return []section{undated}
+	}
+	dated := section{
+		where: func(q *gorm.DB) *gorm.DB {
+			q = q.Where("sla_due_at IS NOT NULL")
+			if f.After.DueAt != nil {
+				q = q.Where("(sla_due_at, id) > (?, ?)", f.After.DueAt.UTC(), f.After.ID)
+			}
+			return q
+		},
+		order: "sla_due_at, id",
+	}
+	return []section{dated, undated}
+}
+
+// listQuery builds the page query of List: one ordered, limited branch per
+// way of seeing and per section, merged and cut to one page.
+func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error) {
+	filters, err := s.filters(f)
+	if err != nil {
+		return nil, err
+	}
+	var branches []any
+	for _, see := range visibility(actor) {
+		for _, sec := range sections(f) {
+			b := db.Session(&gorm.Session{NewDB: true}).Model(&models.Request{}).
+				Scopes(see, sec.where).Scopes(filters...).Order(sec.order).Limit(f.Limit + 1)
+			branches = append(branches, b)
+		}
+	}
+	parts := make([]string, len(branches))
+	for i := range branches {
+		parts[i] = fmt.Sprintf("SELECT * FROM (?) AS b%d", i)
+	}
+	order := "id DESC"
+	if f.SortByDue {
+		order = "CASE WHEN sla_due_at IS NULL THEN 1 ELSE 0 END, sla_due_at, id"
+	}
+	return db.Table("("+strings.Join(parts, " UNION ALL ")+") AS listed", branches...).
+		Order(order).Limit(f.Limit + 1), nil
+}
+
+// filters are the narrowing conditions f asks for, applied in every branch.
+func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
+	var out []func(*gorm.DB) *gorm.DB
+	eq := func(col, v string) {
+		if v != "" {
+			out = append(out, func(q *gorm.DB) *gorm.DB { return q.Where(col+" = ?", v) })
+		}
+	}
+	eq("state", f.State)
+	eq("owner_agency", f.OwnerAgency)
+	eq("requesting_agency", f.RequestingAgency)
+	if f.SLAStatus != "" {
+		scope, ok := models.SLAStatusScope(f.SLAStatus, f.Now)
+		if !ok {
+			return nil, errs.Field("sla_status", "unknown SLA status %q", f.SLAStatus)
+		}
+		out = append(out, scope)
+	}
+	return out, nil
+}

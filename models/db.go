@@ -85,16 +85,12 @@ func Open(dsn string) (*DB, error) {
 	// WAL allows many readers beside the one writer; IMMEDIATE transactions
 	// make a writer that must wait do so on the busy timeout rather than
 	// fail when its read lock cannot be upgraded.
-	open := func(conns int, prepare bool) (*gorm.DB, error) {
-		c := *cfg
-		c.PrepareStmt = prepare
-		g, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), &c)
+	// Both pools keep their prepared statements (stmtPool): SQLite spends
+	// a good part of a short statement compiling it.
+	open := func(conns int) (*gorm.DB, error) {
+		sqlDB, err := sql.Open(sqlite.DriverName, "file:"+dsn+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
-		}
-		sqlDB, err := g.DB()
-		if err != nil {
-			return nil, err
 		}
 		sqlDB.SetMaxOpenConns(conns)
 		sqlDB.SetMaxIdleConns(conns)
@@ -102,16 +98,18 @@ func Open(dsn string) (*DB, error) {
 			sqlDB.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 		}
+		g, err := gorm.Open(&sqlite.Dialector{Conn: newStmtPool(sqlDB)}, cfg)
+		if err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
 		return g, nil
 	}
-	readers, err := open(8, false)
+	readers, err := open(8)
 	if err != nil {
 		return nil, err
 	}
-	// The writer caches its prepared statements: SQLite spends a good part
-	// of a short write preparing them. (Migrations, which run several
-	// statements per Exec, go through the readers' pool.)
-	writer, err := open(1, true)
+	writer, err := open(1)
 	if err != nil {
 		if sqlDB, err := readers.DB(); err == nil {
 			sqlDB.Close()

@@ -137,6 +137,31 @@ func (c SLAClock) Columns() map[string]any {
 	}
 }
 
+// ChangedColumns maps the columns of c that differ from before to their
+// new values, so that an update writes, and re-indexes, only those.
+func (c SLAClock) ChangedColumns(before SLAClock) map[string]any {
+	now, was := c.Columns(), before.Columns()
+	for col, v := range now {
+		if sameValue(v, was[col]) {
+			delete(now, col)
+		}
+	}
+	return now
+}
+
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case *time.Time:
+		b := b.(*time.Time)
+		return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+	case *float64:
+		b := b.(*float64)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	default:
+		return a == b
+	}
+}
+
 // Delivery is one outgoing email or webhook call in the outbox.
 type Delivery struct {
 	ID            int64 `gorm:"primaryKey"`

@@ -410,10 +410,11 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 			}
 			now = at
 		}
+		before := r.SLA
 		if s.keeper != nil {
 			s.keeper.Stamp(r, r.State, string(o.To), now)
 		}
-		changes := r.SLA.Columns()
+		changes := r.SLA.ChangedColumns(before)
 		changes["state"], changes["version"], changes["updated_at"] = string(o.To), r.Version+1, now
 		if o.Submits {
 			changes["submitted_at"] = now

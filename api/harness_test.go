@@ -133,7 +133,7 @@ func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Lo
 	tb.Helper()
 	a := apptest.Wire(tb, db, apptest.Options{Now: clock, Notify: true, Log: log})
 	return api.Deps{
-		Log: log, Now: clock, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper,
+		Log: log, Now: clock, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency, SLA: a.Keeper,
 		Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays, Importer: a.Importer,
 		Notifications: a.Notifications, DB: db,
 	}

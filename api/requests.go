@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"datashare/errs"
+	"datashare/idempotency"
 	"datashare/models"
 	"datashare/workflow"
 )
@@ -120,7 +122,7 @@ func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Con
 		ID      int64 `json:"id"`
 		Version int   `json:"version"`
 	}
-	ans, err := s.Workflow.Once(c.Request().Context(), p.user.ID, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]),
+	ans, err := s.Idempotency.Once(c.Request().Context(), p.user.ID, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]),
 		func(ctx context.Context) (int, []byte, error) {
 			st, r, err := fn(ctx)
 			if err != nil {
@@ -130,7 +132,12 @@ func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Con
 			b, err := json.Marshal(s.toRequest(r))
 			return st, b, err
 		})
-	if err != nil {
+	switch {
+	case errors.Is(err, idempotency.ErrKeyTooLong):
+		return errs.Field("Idempotency-Key", "Idempotency-Key must be at most %d characters", idempotency.MaxKeyLen)
+	case errors.Is(err, idempotency.ErrKeyReused):
+		return errs.Field("Idempotency-Key", "this Idempotency-Key was already used for a different request")
+	case err != nil:
 		return err
 	}
 	// A replay carries the ETag and Location of the first answer, read from
@@ -143,10 +150,10 @@ func (s *server) idempotent(c echo.Context, body []byte, fn func(ctx context.Con
 	}
 	h := c.Response().Header()
 	h.Set("ETag", etag(head.Version))
-	if ans.Status == http.StatusCreated {
+	if ans.Code == http.StatusCreated {
 		h.Set(echo.HeaderLocation, "/api/v1/requests/"+strconv.FormatInt(head.ID, 10))
 	}
-	return c.JSONBlob(ans.Status, ans.Body)
+	return c.JSONBlob(ans.Code, ans.Body)
 }
 
 func (s *server) handleRequestCreate(c echo.Context) error {

@@ -12,6 +12,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/holidays"
+	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/notifications"
 	"datashare/sla"
@@ -38,6 +39,7 @@ type Deps struct {
 	Now           func() time.Time
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Idempotency   *idempotency.Store
 	SLA           *sla.Keeper
 	Checker       *sla.Checker
 	Reporter      *sla.Reporter

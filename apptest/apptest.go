@@ -14,6 +14,7 @@ import (
 	"datashare/accounts"
 	"datashare/calendar"
 	"datashare/holidays"
+	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/notifications"
@@ -40,6 +41,7 @@ type App struct {
 	Keeper        *sla.Keeper
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Idempotency   *idempotency.Store
 	Outbox        *notifications.Outbox // nil unless Options.Notify
 	Checker       *sla.Checker
 	Reporter      *sla.Reporter
@@ -135,6 +137,7 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
 	a.Accounts = accounts.NewService(db, o.Now)
 	a.Workflow = workflow.NewService(db, policy, o.Now).WithTimekeeper(a.Keeper)
+	a.Idempotency = idempotency.NewStore(db, o.Now)
 	var notify sla.Notifier
 	if o.Notify {
 		a.Outbox = notifications.NewOutbox(db, a.Location, notifications.Links{Base: o.BaseURL}, o.EmailOn)

@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	handler := api.New(api.Deps{
-		Log: log, Now: clock, Accounts: acc, Workflow: wf, SLA: a.keeper, Checker: a.checker,
+		Log: log, Now: clock, Accounts: acc, Workflow: wf, Idempotency: a.once, SLA: a.keeper, Checker: a.checker,
 		Reporter: a.reporter, Holidays: a.holidays, Importer: a.importer, Notifications: a.notes, DB: db,
 	})
 	stopCron, err := a.schedule(ctx, cfg, log)

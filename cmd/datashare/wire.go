@@ -16,6 +16,7 @@ import (
 	"datashare/accounts"
 	"datashare/calendar"
 	"datashare/holidays"
+	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/notifications"
@@ -28,6 +29,7 @@ type app struct {
 	db       *models.DB
 	acc      *accounts.Service
 	wf       *workflow.Service
+	once     *idempotency.Store
 	holidays *holidays.Service
 	keeper   *sla.Keeper
 	checker  *sla.Checker
@@ -59,6 +61,7 @@ func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*ap
 	a.outbox.OnCommit(a.dispatch.Kick)
 	a.notes = notifications.NewService(db, clock)
 	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper).WithNotifier(a.outbox)
+	a.once = idempotency.NewStore(db, clock)
 	a.checker = sla.NewChecker(db, a.keeper, a.outbox.SLA, log)
 	a.reporter = sla.NewReporter(db, a.keeper)
 	a.importer = imports.New(db, a.acc, a.wf)

@@ -137,6 +137,8 @@ type target struct {
 	srv  *server
 	// offset is the first id of the approve pool not yet used on it.
 	offset int
+	// size is its database's size in bytes once seeded.
+	size int64
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
@@ -192,6 +194,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	for _, t := range []*target{product, baseline} {
+		if t.size, err = dbSize(t.dsn); err != nil {
+			return fmt.Errorf("size of the %s database: %w", t.name, err)
+		}
+	}
 	planFile := filepath.Join(dir, "plan.json")
 	b, _ := json.Marshal(p)
 	if err := os.WriteFile(planFile, b, 0o600); err != nil {
@@ -226,7 +233,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			}
 		}
 	}
-	rep := report{Options: o, Binary: bin, Seeded: seeded, Runs: runs}
+	rep := report{Options: o, Binary: bin, Seeded: seeded, Runs: runs, ProductDBSize: product.size, BareDBSize: baseline.size}
 	rep.ProductRSS, _ = product.srv.peakRSS()
 	rep.BareRSS, _ = baseline.srv.peakRSS()
 	rep.write(stdout)
@@ -359,6 +366,33 @@ func analyze(ctx context.Context, g *gorm.DB) error {
 		return nil
 	}
 	return g.WithContext(ctx).Exec("ANALYZE").Error
+}
+
+// dbSize is the size of a database: the SQLite file with its WAL, or what
+// PostgreSQL reports for the database.
+func dbSize(dsn string) (int64, error) {
+	if !bare.IsPostgres(dsn) {
+		var n int64
+		for _, f := range []string{dsn, dsn + "-wal"} {
+			st, err := os.Stat(f)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			n += st.Size()
+		}
+		return n, nil
+	}
+	g, err := openGorm(dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer closeGorm(g)
+	var n int64
+	err = g.Raw("SELECT pg_database_size(current_database())").Scan(&n).Error
+	return n, err
 }
 
 func closeGorm(g *gorm.DB) {

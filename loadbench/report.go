@@ -23,6 +23,8 @@ type report struct {
 	Runs       []measurement
 	ProductRSS int64
 	BareRSS    int64
+	// database sizes once seeded, before the load
+	ProductDBSize, BareDBSize int64
 }
 
 func median(xs []float64) float64 {
@@ -86,6 +88,9 @@ func mb(b int64) string {
 	if b == 0 {
 		return "n/a"
 	}
+	if b < 10<<20 {
+		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
+	}
 	return fmt.Sprintf("%.0f MB", float64(b)/(1<<20))
 }
 
@@ -121,8 +126,8 @@ func (r report) write(w io.Writer) {
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}
-	fmt.Fprintf(w, "Peak RSS (VmHWM): product %s, bare %s. Seeding: product %.1f s, bare %.1f s. Medians over rounds; ratio = product/bare req/s, median of the rounds' ratios.\n",
-		mb(r.ProductRSS), mb(r.BareRSS), r.Seeded.Product.Seconds(), r.Seeded.Bare.Seconds())
+	fmt.Fprintf(w, "Peak RSS (VmHWM): product %s, bare %s. Database once seeded: product %s, bare %s; seeding took %.1f s and %.1f s. Medians over rounds; ratio = product/bare req/s, median of the rounds' ratios.\n",
+		mb(r.ProductRSS), mb(r.BareRSS), mb(r.ProductDBSize), mb(r.BareDBSize), r.Seeded.Product.Seconds(), r.Seeded.Bare.Seconds())
 }
 
 func thousands(v float64) string {
@@ -166,6 +171,7 @@ func (r report) jsonView() any {
 		"binary": r.Binary, "cpus": runtime.NumCPU(),
 		"seed_product_s": r.Seeded.Product.Seconds(), "seed_bare_s": r.Seeded.Bare.Seconds(),
 		"product_peak_rss_bytes": r.ProductRSS, "bare_peak_rss_bytes": r.BareRSS,
+		"product_db_bytes": r.ProductDBSize, "bare_db_bytes": r.BareDBSize,
 		"summary": sums, "runs": r.Runs,
 	}
 }

@@ -236,6 +236,7 @@ func driveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	warmup := fs.Duration("warmup", 3*time.Second, "unrecorded warm-up")
 	duration := fs.Duration("duration", 10*time.Second, "measured time")
 	offset := fs.Int("offset", 0, "first unused position in the approve pool")
+	share := fs.Int("share", 0, "positions of the approve pool this run may use; 0: the rest")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -255,6 +256,9 @@ func driveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	d := &driver{base: *base, plan: p, l: p.layout(), client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 	if *scenario == "approve" {
 		d.pool = p.layout().approvePool()
+		if *share > 0 && *offset+*share < len(d.pool) {
+			d.pool = d.pool[:*offset+*share]
+		}
 		d.next.Store(int64(*offset))
 	}
 	r, err := d.run(ctx, *scenario, *conns, *warmup, *duration)

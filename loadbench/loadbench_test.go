@@ -56,6 +56,12 @@ func TestLayoutOwnerIsAnotherAgencyAndPoolHoldsEachSubmittedRequestOnce(t *testi
 	if got, want := len(pool), l.n*18/20; got != want {
 		t.Errorf("pool holds %d requests, want %d", got, want)
 	}
+	for _, n := range []int{100, 101, 119, 120, 121, 99999} {
+		l := layout{n: n, agencies: 10}
+		if got, want := l.submitted(), len(l.approvePool()); got != want {
+			t.Errorf("n=%d: submitted() = %d, want %d", n, got, want)
+		}
+	}
 }
 
 // TestRunDrivesBothServersWithoutErrors runs the whole benchmark, tiny:

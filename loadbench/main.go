@@ -224,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 				order = []*target{baseline, product}
 			}
 			for _, t := range order {
-				r, err := drive(ctx, self, planFile, t, sc, o, stderr)
+				r, err := drive(ctx, self, planFile, t, sc, o, l.poolShare(t.offset, o.rounds-round+1), stderr)
 				if err != nil {
 					return fmt.Errorf("round %d, %s, %s: %w", round, sc, t.name, err)
 				}
@@ -402,10 +402,10 @@ func closeGorm(g *gorm.DB) {
 }
 
 // drive runs one measurement in a load-generator process of its own.
-func drive(ctx context.Context, self, planFile string, t *target, scenario string, o options, stderr io.Writer) (result, error) {
+func drive(ctx context.Context, self, planFile string, t *target, scenario string, o options, share int, stderr io.Writer) (result, error) {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, self, "drive", "-plan", planFile, "-url", t.srv.url, "-scenario", scenario,
-		"-c", fmt.Sprint(o.conns), "-warmup", o.warmup.String(), "-duration", o.duration.String(), "-offset", fmt.Sprint(t.offset))
+		"-c", fmt.Sprint(o.conns), "-warmup", o.warmup.String(), "-duration", o.duration.String(), "-offset", fmt.Sprint(t.offset), "-share", fmt.Sprint(share))
 	cmd.Stdout, cmd.Stderr = &out, stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Run(); err != nil {

@@ -44,6 +44,12 @@ func (l layout) state(id int64) string {
 	return "submitted"
 }
 
+// submitted counts the requests seeded as submitted: all but ids 20k
+// (drafts) and 20k+1 (approved).
+func (l layout) submitted() int {
+	return l.n - l.n/20 - (l.n+19)/20
+}
+
 // User ids: the requester of agency a is 2a+1, its approver 2a+2.
 func requesterID(a int) int64 { return int64(2*a + 1) }
 func approverID(a int) int64  { return int64(2*a + 2) }
@@ -61,6 +67,15 @@ func (l layout) approvePool() []int64 {
 	r := rand.New(rand.NewPCG(7, 7))
 	r.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	return ids
+}
+
+// poolShare is how much of the approve pool one server's approve run may
+// use when the pool stands at offset and runs are left: an equal part of
+// what remains, so that a fast server cannot leave a later round nothing
+// to approve.
+func (l layout) poolShare(offset, runs int) int {
+	left := l.submitted() - offset
+	return max(1, left/max(1, runs))
 }
 
 // agencyTokens are the API tokens of one agency's two users.

@@ -343,8 +343,10 @@ func (s *server) create(c echo.Context) error {
 	return c.JSON(http.StatusCreated, &r)
 }
 
+// withPeople reads the requester in the same statement and the approvals
+// with their approvers in one more, whatever the number of requests.
 func withPeople(q *gorm.DB) *gorm.DB {
-	return q.Preload("Requester").Preload("Approvals.Approver")
+	return q.Joins("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB { return db.Joins("Approver") })
 }
 
 func (s *server) get(c echo.Context) error {
@@ -353,7 +355,7 @@ func (s *server) get(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "bad id")
 	}
 	var r request
-	err = withPeople(s.db.Read.WithContext(c.Request().Context())).Take(&r, id).Error
+	err = withPeople(s.db.Read.WithContext(c.Request().Context())).Take(&r, "requests.id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !visible(me(c), &r)) {
 		return echo.NewHTTPError(http.StatusNotFound, "not found")
 	}
@@ -376,7 +378,7 @@ func (s *server) list(c echo.Context) error {
 	var rs []request
 	err := withPeople(s.db.Read.WithContext(c.Request().Context())).
 		Where("requesting_agency = ? OR (owner_agency = ? AND submitted_at IS NOT NULL)", u.AgencyCode, u.AgencyCode).
-		Order("id DESC").Limit(limit).Find(&rs).Error
+		Order("requests.id DESC").Limit(limit).Find(&rs).Error
 	if err != nil {
 		return err
 	}
@@ -423,7 +425,7 @@ func (s *server) transition(c echo.Context) error {
 			}
 			return err
 		}
-		if err := tx.Preload("Approver").Where("request_id = ?", id).Find(&r.Approvals).Error; err != nil {
+		if err := tx.Joins("Approver").Where("approvals.request_id = ?", id).Find(&r.Approvals).Error; err != nil {
 			return err
 		}
 		from := r.State

@@ -128,7 +128,7 @@ func (d *driver) do(ctx context.Context, c call) (int, []byte, error) {
 }
 
 // run drives scenario with conns workers: warm-up first, unrecorded, then
-// the measured duration.
+// the measured duration. Calls still in flight at the end are not counted.
 func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, duration time.Duration) (result, error) {
 	start := time.Now()
 	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
@@ -168,7 +168,9 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 					break
 				}
 				done = time.Now()
-				if t0.Before(measureFrom) {
+				// A call counts when it completes inside the window,
+				// wherever it started, as wrk counts them.
+				if done.Before(measureFrom) || done.After(end) {
 					continue
 				}
 				mine = append(mine, done.Sub(t0))

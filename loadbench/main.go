@@ -141,7 +141,7 @@ type target struct {
 	size int64
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseOptions(args, stderr)
 	if err != nil {
 		return err
@@ -161,15 +161,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 		os.RemoveAll(dir)
 	}()
-	bin := o.binary
-	if bin == "" {
-		bin = filepath.Join(dir, "datashare")
-		fmt.Fprintln(stderr, "building datashare/cmd/datashare")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "datashare/cmd/datashare")
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("build datashare: %w", err)
-		}
+	bin, err := productBinary(ctx, o.binary, dir, stderr)
+	if err != nil {
+		return err
 	}
 	product, baseline := &target{name: "product"}, &target{name: "bare"}
 	if o.db == "sqlite" {
@@ -181,23 +175,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return err
 		}
 	}
-	env := productEnv()
-	var migrated bytes.Buffer
-	migrate := exec.CommandContext(ctx, bin, "migrate", "--db", product.dsn)
-	migrate.Env, migrate.Stdout, migrate.Stderr = env, &migrated, &migrated
-	if err := migrate.Run(); err != nil {
-		return fmt.Errorf("datashare migrate: %w\n%s", err, migrated.String())
-	}
 	l := layout{n: o.n, agencies: o.agencies}
 	p := plan{N: o.n, Agencies: l.tokens()}
-	seeded, err := seed(ctx, product, baseline, l, p, stderr)
+	took, err := prepare(ctx, bin, l, p, product, baseline, stderr)
 	if err != nil {
 		return err
-	}
-	for _, t := range []*target{product, baseline} {
-		if t.size, err = dbSize(t.dsn); err != nil {
-			return fmt.Errorf("size of the %s database: %w", t.name, err)
-		}
 	}
 	planFile := filepath.Join(dir, "plan.json")
 	b, _ := json.Marshal(p)
@@ -206,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 
 	if product.srv, err = startServer(ctx, "datashare", bin, []string{"serve", "--db", product.dsn, "--addr", "127.0.0.1:0"},
-		env, filepath.Join(dir, "product.log")); err != nil {
+		productEnv(), filepath.Join(dir, "product.log")); err != nil {
 		return err
 	}
 	defer product.srv.stop()
@@ -216,24 +198,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	defer baseline.srv.stop()
 
-	var runs []measurement
-	for round := 1; round <= o.rounds; round++ {
-		for _, sc := range o.scenarios {
-			order := []*target{product, baseline}
-			if round%2 == 0 {
-				order = []*target{baseline, product}
-			}
-			for _, t := range order {
-				r, err := drive(ctx, self, planFile, t, sc, o, l.poolShare(t.offset, o.rounds-round+1), stderr)
-				if err != nil {
-					return fmt.Errorf("round %d, %s, %s: %w", round, sc, t.name, err)
-				}
-				runs = append(runs, measurement{Round: round, Scenario: sc, Server: t.name, Result: r})
-				logResult(stderr, round, sc, t.name, r)
-			}
-		}
+	runs, err := runRounds(ctx, o, l, self, planFile, product, baseline, stderr)
+	if err != nil {
+		return err
 	}
-	rep := report{Options: o, Binary: bin, Seeded: seeded, Runs: runs, ProductDBSize: product.size, BareDBSize: baseline.size}
+	rep := report{Options: o, Binary: bin, Seeded: took, Runs: runs, ProductDBSize: product.size, BareDBSize: baseline.size}
 	rep.ProductRSS, _ = product.srv.peakRSS()
 	rep.BareRSS, _ = baseline.srv.peakRSS()
 	rep.write(stdout)
@@ -244,6 +213,66 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}
 	return nil
+}
+
+// productBinary is the binary given, or else one built from the checkout
+// into dir.
+func productBinary(ctx context.Context, given, dir string, stderr io.Writer) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	bin := filepath.Join(dir, "datashare")
+	fmt.Fprintln(stderr, "building datashare/cmd/datashare")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "datashare/cmd/datashare")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build datashare: %w", err)
+	}
+	return bin, nil
+}
+
+// prepare has the binary migrate the product's database, then seeds both
+// databases and measures them.
+func prepare(ctx context.Context, bin string, l layout, p plan, product, baseline *target, stderr io.Writer) (seedTimes, error) {
+	var out bytes.Buffer
+	migrate := exec.CommandContext(ctx, bin, "migrate", "--db", product.dsn)
+	migrate.Env, migrate.Stdout, migrate.Stderr = productEnv(), &out, &out
+	if err := migrate.Run(); err != nil {
+		return seedTimes{}, fmt.Errorf("datashare migrate: %w\n%s", err, out.String())
+	}
+	took, err := seed(ctx, product, baseline, l, p, stderr)
+	if err != nil {
+		return took, err
+	}
+	for _, t := range []*target{product, baseline} {
+		if t.size, err = dbSize(t.dsn); err != nil {
+			return took, fmt.Errorf("size of the %s database: %w", t.name, err)
+		}
+	}
+	return took, nil
+}
+
+// runRounds measures every scenario on both servers, round after round,
+// swapping which server goes first each round.
+func runRounds(ctx context.Context, o options, l layout, self, planFile string, product, baseline *target, stderr io.Writer) ([]measurement, error) {
+	var runs []measurement
+	for round := 1; round <= o.rounds; round++ {
+		order := []*target{product, baseline}
+		if round%2 == 0 {
+			order = []*target{baseline, product}
+		}
+		for _, sc := range o.scenarios {
+			for _, t := range order {
+				r, err := drive(ctx, self, planFile, t, sc, o, l.poolShare(t.offset, o.rounds-round+1), stderr)
+				if err != nil {
+					return nil, fmt.Errorf("round %d, %s, %s: %w", round, sc, t.name, err)
+				}
+				runs = append(runs, measurement{Round: round, Scenario: sc, Server: t.name, Result: r})
+				logResult(stderr, round, sc, t.name, r)
+			}
+		}
+	}
+	return runs, nil
 }
 
 // productEnv is the environment without DATASHARE_ variables, so that the
@@ -312,14 +341,14 @@ func openGorm(dsn string) (*gorm.DB, error) {
 	return g, nil
 }
 
-// seeded is how long seeding took.
-type seeded struct {
-	Product time.Duration `json:"product_ns"`
-	Bare    time.Duration `json:"bare_ns"`
+// seedTimes is how long seeding took.
+type seedTimes struct {
+	Product time.Duration
+	Bare    time.Duration
 }
 
-func seed(ctx context.Context, product, baseline *target, l layout, p plan, stderr io.Writer) (seeded, error) {
-	var out seeded
+func seed(ctx context.Context, product, baseline *target, l layout, p plan, stderr io.Writer) (seedTimes, error) {
+	var out seedTimes
 	start := time.Now().UTC().Add(-48 * time.Hour)
 	g, err := openGorm(product.dsn)
 	if err != nil {

@@ -19,7 +19,7 @@ type measurement struct {
 type report struct {
 	Options    options
 	Binary     string
-	Seeded     seeded
+	Seeded     seedTimes
 	Runs       []measurement
 	ProductRSS int64
 	BareRSS    int64

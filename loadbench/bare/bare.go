@@ -114,9 +114,6 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Tables lists the schema's tables, parents first.
-var Tables = []string{"agencies", "users", "api_tokens", "requests", "approvals", "transitions"}
-
 const sqliteSchema = `
 CREATE TABLE agencies (code TEXT PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE users (

@@ -138,21 +138,45 @@ func assertDatabasesDropped(t *testing.T, base string) {
 }
 
 // TestBareSchemaHasNoSecondaryIndexes keeps the yardstick bare: only the
-// indexes SQLite makes for primary keys.
+// indexes the databases make for primary keys.
 func TestBareSchemaHasNoSecondaryIndexes(t *testing.T) {
-	db, err := bare.Open(filepath.Join(t.TempDir(), "bare.db"))
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		db, indexes string
+	}{
+		{"sqlite", "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'"},
+		{"postgres", "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'"},
 	}
-	defer db.Close()
-	if err := db.CreateSchema(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var idx []string
-	if err := db.Read.Raw("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'").Scan(&idx).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(idx) > 0 {
-		t.Errorf("bare schema has indexes %v, want none beyond the primary keys", idx)
+	for _, c := range cases {
+		t.Run(c.db, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "bare.db")
+			if c.db == "postgres" {
+				pg := os.Getenv("DATASHARE_TEST_POSTGRES_URL")
+				if pg == "" {
+					t.Skip("set DATASHARE_TEST_POSTGRES_URL to check the PostgreSQL schema")
+				}
+				tg := &target{name: "schema"}
+				drop, err := createDatabases(context.Background(), pg, tg)
+				t.Cleanup(drop)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dsn = tg.dsn
+			}
+			db, err := bare.Open(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.CreateSchema(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var idx []string
+			if err := db.Read.Raw(c.indexes).Scan(&idx).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(idx) > 0 {
+				t.Errorf("bare schema has indexes %v, want none beyond the primary keys", idx)
+			}
+		})
 	}
 }

@@ -50,6 +50,10 @@ type result struct {
 	NextOffset int    `json:"next_offset"`
 	Exhausted  bool   `json:"exhausted"`
 	Sample     string `json:"sample,omitempty"` // the first non-2xx answer
+	// Calls and Failed count every completed call and its non-2xx ones,
+	// warm-up and calls finishing after the window included.
+	Calls  int `json:"calls"`
+	Failed int `json:"failed"`
 }
 
 // driver sends one scenario's calls.
@@ -136,6 +140,8 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 		mu        sync.Mutex
 		lat       []time.Duration
 		non2xx    int
+		allCalls  int
+		allFailed int
 		sample    string
 		exhausted atomic.Bool
 		firstErr  error
@@ -148,7 +154,7 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
 			var mine []time.Duration
-			bad, smp := 0, ""
+			bad, calls, failed, smp := 0, 0, 0, ""
 			var err error
 			var done time.Time
 			for {
@@ -168,6 +174,13 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 					break
 				}
 				done = time.Now()
+				calls++
+				if st < 200 || st > 299 {
+					failed++
+					if smp == "" {
+						smp = fmt.Sprintf("%s %s: %d %s", c.method, c.path, st, bytes.TrimSpace(body))
+					}
+				}
 				// A call counts when it completes inside the window,
 				// wherever it started, as wrk counts them.
 				if done.Before(measureFrom) || done.After(end) {
@@ -176,15 +189,14 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 				mine = append(mine, done.Sub(t0))
 				if st < 200 || st > 299 {
 					bad++
-					if smp == "" {
-						smp = fmt.Sprintf("%s %s: %d %s", c.method, c.path, st, bytes.TrimSpace(body))
-					}
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			lat = append(lat, mine...)
 			non2xx += bad
+			allCalls += calls
+			allFailed += failed
 			if sample == "" {
 				sample = smp
 			}
@@ -204,7 +216,7 @@ func (d *driver) run(ctx context.Context, scenario string, conns int, warmup, du
 	if exhausted.Load() && lastDone.Before(end) {
 		stop = lastDone
 	}
-	r := result{Requests: len(lat), Non2xx: non2xx, Sample: sample, Exhausted: exhausted.Load()}
+	r := result{Requests: len(lat), Non2xx: non2xx, Sample: sample, Exhausted: exhausted.Load(), Calls: allCalls, Failed: allFailed}
 	r.Seconds = stop.Sub(measureFrom).Seconds()
 	if r.Seconds > 0 {
 		r.RPS = float64(r.Requests) / r.Seconds

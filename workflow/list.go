@@ -57,8 +57,11 @@ func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Req
 		return nil, nil, err
 	}
 	var out []models.Request
-	err = q.Preload("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB { return db.Order("at, approver_id") }).
-		Preload("Approvals.Approver").Find(&out).Error
+	// Three round trips with the token's: the page with its requesters,
+	// then the page's approvals with their approvers.
+	err = q.Joins("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB {
+		return db.Joins("Approver").Order("approvals.at, approvals.approver_id")
+	}).Find(&out).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("list requests: %w", err)
 	}
@@ -156,9 +159,9 @@ func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error
 	for i := range branches {
 		parts[i] = fmt.Sprintf("SELECT * FROM (?) AS b%d", i)
 	}
-	order := "id DESC"
+	order := "listed.id DESC"
 	if f.SortByDue {
-		order = "CASE WHEN sla_due_at IS NULL THEN 1 ELSE 0 END, sla_due_at, id"
+		order = "CASE WHEN listed.sla_due_at IS NULL THEN 1 ELSE 0 END, listed.sla_due_at, listed.id"
 	}
 	return db.Table("("+strings.Join(parts, " UNION ALL ")+") AS listed", branches...).
 		Order(order).Limit(f.Limit + 1), nil

@@ -331,3 +331,28 @@ func BenchmarkLifecycle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkList reads the first page of 50 of the list, newest first and
+// soonest due first, as the requesting agency's requester and as the owner
+// agency's approver, from 16 concurrent clients over 20,000 submitted
+// requests. (The load benchmark, go run ./loadbench, compares the list with
+// a bare server from another process.)
+func BenchmarkList(b *testing.B) {
+	for _, d := range benchDialects {
+		b.Run(string(d), func(b *testing.B) {
+			t := openDatashare(b, d)
+			mustSeedSubmitted(b, t.db, t.requesterID, 20000, t.stamp)
+			for _, c := range []struct{ name, token, query string }{
+				{"requester", t.requesterToken, ""},
+				{"approver", t.approverToken, ""},
+				{"approver_by_due", t.approverToken, "&sort=due_at"},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					runClients(b, func(int64) error {
+						return t.client.get("/api/v1/requests?limit=50"+c.query, c.token, http.StatusOK)
+					})
+				})
+			}
+		})
+	}
+}

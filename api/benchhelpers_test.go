@@ -82,6 +82,27 @@ func (c *benchClient) post(path, token string, body []byte, want int, out any) e
 	return err
 }
 
+// get reads path with the bearer token and returns an error unless the
+// answer has status want; the answer is read and dropped.
+func (c *benchClient) get(path, token string, want int) error {
+	req, err := http.NewRequest(http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != want {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("GET %s: got %d %s, want %d", path, res.StatusCode, b, want)
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	return err
+}
+
 func transitionPath(id int64) string {
 	return "/api/v1/requests/" + strconv.FormatInt(id, 10) + "/transitions"
 }

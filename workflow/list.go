@@ -59,7 +59,7 @@ func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Req
 	var out []models.Request
 	// Three round trips with the token's: the page with its requesters,
 	// then the page's approvals with their approvers.
-	err = q.Joins("Requester").Preload("Approvals", func(db *gorm.DB) *gorm.DB {
+	err = q.Preload("Approvals", func(db *gorm.DB) *gorm.DB {
 		return db.Joins("Approver").Order("approvals.at, approvals.approver_id")
 	}).Find(&out).Error
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error
 		order = "CASE WHEN listed.sla_due_at IS NULL THEN 1 ELSE 0 END, listed.sla_due_at, listed.id"
 	}
 	return db.Table("("+strings.Join(parts, " UNION ALL ")+") AS listed", branches...).
-		Order(order).Limit(f.Limit + 1), nil
+		Joins("Requester").Order(order).Limit(f.Limit + 1), nil
 }
 
 // filters are the narrowing conditions f asks for, applied in every branch.

@@ -151,7 +151,7 @@ func BenchmarkCommitToDelivery(b *testing.B) {
 		}))
 		b.Cleanup(recv.Close)
 		e.mustWebhook(b, recv.URL, notifications.RequestApproved, notifications.RequestFulfilled)
-		d := notifications.NewDispatcher(db, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)},
+		d := notifications.NewDispatcher(e.outbox, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)},
 			notifications.DefaultPolicy(), e.clock.Now, nil)
 		var committed time.Time // written by the after-commit hook on the streaming goroutine
 		e.outbox.OnCommit(func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,17 +24,18 @@ const (
 	ActionBreached = "sla_breached"
 )
 
-// Event is a request newly flagged by the check.
-type Event struct {
-	Kind      string
-	RequestID int64
-	State     string
-	At        time.Time
+// Flags are the requests one batch of the check newly flagged for one kind.
+type Flags struct {
+	Kind string
+	IDs  []int64 // ascending
+	At   time.Time
 }
 
-// Notifier hears of each flagged request inside the transaction that
-// records it, so that a notification is written if and only if the flag is.
-type Notifier func(ctx context.Context, e Event) error
+// Notifier hears of each batch of flagged requests inside the transaction
+// that records it, so that the events of notifications are written if and
+// only if the flags are; it should write them in a few statements, as the
+// history is.
+type Notifier func(ctx context.Context, tx *gorm.DB, f Flags) error
 
 // Result counts what one check did.
 type Result struct {
@@ -194,7 +196,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 }
 
 // record writes the history rows of flagged requests in one statement and
-// tells the notifier of each.
+// tells the notifier of them at once.
 func (c *Checker) record(ctx context.Context, tx *gorm.DB, now time.Time, rows []flagged, action, kind string) error {
 	if len(rows) == 0 {
 		return nil
@@ -203,6 +205,7 @@ func (c *Checker) record(ctx context.Context, tx *gorm.DB, now time.Time, rows [
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
+	slices.Sort(ids)
 	if err := tx.Exec(`INSERT INTO transitions (request_id, action, from_state, to_state, actor_id, at, comment)
 		SELECT id, ?, state, state, NULL, ?, ? FROM requests WHERE id IN ? ORDER BY id`,
 		action, now, comment(kind), ids).Error; err != nil {
@@ -211,12 +214,7 @@ func (c *Checker) record(ctx context.Context, tx *gorm.DB, now time.Time, rows [
 	if c.notify == nil {
 		return nil
 	}
-	for _, r := range rows {
-		if err := c.notify(ctx, Event{Kind: kind, RequestID: r.ID, State: r.State, At: now}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.notify(ctx, tx, Flags{Kind: kind, IDs: ids, At: now})
 }
 
 func comment(kind string) string {

@@ -43,6 +43,9 @@ type Result struct {
 	AtRisk   int  `json:"at_risk"`  // newly flagged at_risk
 	Breached int  `json:"breached"` // newly flagged breached
 	Skipped  bool `json:"-"`        // another replica held the lock
+	// LongestBatch is the longest a batch's transaction took, the most
+	// other writers waited on the check at a time.
+	LongestBatch time.Duration `json:"-"`
 }
 
 // Checker flags open requests that turned at_risk or breached.
@@ -90,11 +93,11 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 	// Breaches first: a request past due is past its warning too, so one
 	// update records both flags when neither was recorded yet; the second
 	// pass finds the requests at risk but not yet due.
-	risk, breached, err := c.flag(ctx, now, "sla_due_at", "sla_breached_flagged_at", true)
+	risk, breached, err := c.flag(ctx, now, "sla_due_at", "sla_breached_flagged_at", true, &res.LongestBatch)
 	if err != nil {
 		return res, err
 	}
-	more, _, err := c.flag(ctx, now, "sla_warn_at", "sla_at_risk_flagged_at", false)
+	more, _, err := c.flag(ctx, now, "sla_warn_at", "sla_at_risk_flagged_at", false, &res.LongestBatch)
 	if err != nil {
 		return res, err
 	}
@@ -138,8 +141,9 @@ type flagged struct {
 // passed and whose mark is empty. With breach set, the mark is the breach
 // and the at-risk flag is recorded too where it is missing (the history then
 // shows sla_at_risk before sla_breached). It returns how many at-risk and
-// breach flags it recorded.
-func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string, breach bool) (atRisk, breached int, err error) {
+// breach flags it recorded, and keeps in longest the longest time a batch's
+// transaction took.
+func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string, breach bool, longest *time.Duration) (atRisk, breached int, err error) {
 	set := mark + " = ?"
 	args := []any{now}
 	if breach {
@@ -157,6 +161,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 		if len(ids) == 0 {
 			return atRisk, breached, nil
 		}
+		began := time.Now()
 		err = c.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 			var rows []flagged
 			// The guard on mark makes the claim exclusive: of two checkers
@@ -186,6 +191,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 			atRisk, breached = atRisk+len(risky), breached+len(late)
 			return nil
 		})
+		*longest = max(*longest, time.Since(began))
 		if err != nil {
 			return atRisk, breached, fmt.Errorf("sla check: record flags: %w", err)
 		}

@@ -26,7 +26,7 @@ import (
 type Options struct {
 	Now     func() time.Time
 	Policy  *workflow.Policy
-	Notify  bool   // transitions and SLA flags write notifications
+	Notify  bool   // transitions and SLA flags write events, which MustFanOut turns into notifications
 	EmailOn bool   // with Notify: an SMTP server is configured
 	BaseURL string // with Notify: links in messages (default https://datashare.test)
 	Log     *slog.Logger

@@ -106,11 +106,8 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 }
 
 func (d *Dispatcher) tick(ctx context.Context) (fanned, claimed int, err error) {
+	// Deliveries already written go out even when the fan-out failed.
 	fanned, err = d.FanOut(ctx)
-	if err != nil {
-		// Deliveries already written still go out.
-		d.log.Error("fan out", "error", err)
-	}
 	batch, cerr := d.Claim(ctx)
 	if cerr != nil {
 		return fanned, 0, errors.Join(err, cerr)

@@ -85,7 +85,7 @@ func BenchmarkCheck100k(b *testing.B) { fxBenchCheck(b, 100_000, 0) }
 func BenchmarkCheckTick100k(b *testing.B) { fxBenchCheck(b, 1_000, 99_000) }
 
 // fxCheckBatches are the batch sizes the check is timed with.
-var fxCheckBatches = []int{1_000, 2_500, 5_000, 10_000}
+var fxCheckBatches = []int{500, 1_000, 2_500}
 
 // fxBenchCheck times checks over due requests past their due time and
 // onTrack requests submitted an hour before fxNow.
@@ -140,6 +140,15 @@ func fxTimeCheck(b *testing.B, db *models.DB, dsn string, checker *sla.Checker, 
 			if err := db.Gorm.Exec(q).Error; err != nil {
 				b.Fatal(err)
 			}
+		}
+		// Statistics and dead rows as a database in service has them once
+		// autovacuum has passed, not as the bulk load and reset left them.
+		analyze := "ANALYZE"
+		if db.Dialect == models.Postgres {
+			analyze = "VACUUM ANALYZE requests, transitions, events, outbox, notifications"
+		}
+		if err := db.Gorm.Exec(analyze).Error; err != nil {
+			b.Fatal(err)
 		}
 		size := fxDBSize(b, db, dsn)
 		b.StartTimer()

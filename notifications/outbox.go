@@ -129,7 +129,8 @@ func approvedBy(approvals []models.Approval) string {
 	return strings.Join(ids, ",")
 }
 
-// delivery builds an outbox row with its payload as JSON.
+// delivery builds an outbox row with its payload stored as JSON: a digest,
+// whose content is what was waiting when it was written.
 func (o *Outbox) delivery(n Notice, channel string, userID, webhookID *int64, to string, payload any) (models.Delivery, error) {
 	d := models.Delivery{
 		DeliveryID: NewDeliveryID(), Event: n.Event, Channel: channel, UserID: userID, WebhookID: webhookID,

@@ -136,7 +136,6 @@ func (c *Checker) RunExclusive(ctx context.Context, now time.Time) (Result, erro
 
 type flagged struct {
 	ID                 int64
-	State              string
 	SlaAtRiskFlaggedAt *time.Time
 }
 
@@ -169,7 +168,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 			var rows []flagged
 			// The guard on mark makes the claim exclusive: of two checkers
 			// only one sees each row come back.
-			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND state IN ? RETURNING id, state, sla_at_risk_flagged_at"
+			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND state IN ? RETURNING id, sla_at_risk_flagged_at"
 			if err := tx.Raw(q, append(args, ids, OpenStates)...).Scan(&rows).Error; err != nil {
 				return err
 			}

@@ -61,7 +61,8 @@ var benchKinds = []struct {
 func openDatashare(b *testing.B, d models.Dialect) benchTarget {
 	db := modelstest.MustOpen(b, d)
 	e := newEnv(b, db)
-	keeper := mustDeps(b, db, func() time.Time { return time.Now().UTC() }, slog.New(slog.DiscardHandler)).SLA
+	deps, _ := mustDeps(b, db, func() time.Time { return time.Now().UTC() }, slog.New(slog.DiscardHandler))
+	keeper := deps.SLA
 	return benchTarget{
 		stamp:          keeper.Stamp,
 		client:         newBenchClient(b, e.srv.URL),

@@ -36,6 +36,7 @@ type env struct {
 	wf     *workflow.Service
 	acc    *accounts.Service
 	now    func() time.Time // the clock the services were given
+	app    *apptest.App
 }
 
 // cast: agencies and the users of each. "X" is a third agency that is
@@ -91,12 +92,12 @@ func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env 
 	tb.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := mustDeps(tb, db, clock, log)
+	d, app := mustDeps(tb, db, clock, log)
 	acc, wf := d.Accounts, d.Workflow
 	h := api.New(d)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	e := &env{t: tb, db: db, srv: srv, router: mustLoadSpec(tb), tokens: map[string]string{}, users: map[string]models.User{}, wf: wf, acc: acc, now: clock}
+	e := &env{t: tb, db: db, srv: srv, router: mustLoadSpec(tb), tokens: map[string]string{}, users: map[string]models.User{}, wf: wf, acc: acc, now: clock, app: app}
 
 	if _, err := acc.Bootstrap(ctx, "admin@govtech.gov.sg", strings.Repeat("a", 40)); err != nil {
 		tb.Fatal(err)
@@ -129,14 +130,14 @@ func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env 
 // mustDeps wires the services over db the way the binary does, with the
 // Singapore calendar, the default SLA settings and notifications without
 // SMTP.
-func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) api.Deps {
+func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) (api.Deps, *apptest.App) {
 	tb.Helper()
 	a := apptest.Wire(tb, db, apptest.Options{Now: clock, Notify: true, Log: log})
 	return api.Deps{
 		Log: log, Now: clock, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency, SLA: a.Keeper,
 		Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays, Importer: a.Importer,
 		Notifications: a.Notifications, DB: db,
-	}
+	}, a
 }
 
 // resp is a response whose body has been read and checked against the

@@ -60,9 +60,11 @@ var allEvents = []string{
 	"request.rejected", "request.fulfilled", "request.withdrawn", "sla.at_risk", "sla.breached", "digest.daily",
 }
 
-// mustInbox reads who's notifications; q is the raw query string.
+// mustInbox reads who's notifications, once the dispatcher has fanned out
+// every event so far; q is the raw query string.
 func (e *env) mustInbox(tb testing.TB, who, q string) []notificationView {
 	tb.Helper()
+	e.app.MustFanOut(tb)
 	path := "/api/v1/notifications"
 	if q != "" {
 		path += "?" + q
@@ -85,9 +87,11 @@ func about(ns []notificationView, id int64, ev string) []notificationView {
 	return out
 }
 
-// mustDeliveries reads an admin delivery list at path.
+// mustDeliveries reads an admin delivery list at path, once the dispatcher
+// has fanned out every event so far.
 func (e *env) mustDeliveries(tb testing.TB, path string) []deliveryView {
 	tb.Helper()
+	e.app.MustFanOut(tb)
 	r := e.do(tb, request{method: "GET", path: path, token: "admin"})
 	mustStatus(tb, r, http.StatusOK, "")
 	var out struct{ Items []deliveryView }

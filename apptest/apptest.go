@@ -27,7 +27,7 @@ import (
 type Options struct {
 	Now     func() time.Time
 	Policy  *workflow.Policy
-	Notify  bool   // transitions and SLA flags write notifications
+	Notify  bool   // transitions and SLA flags write events, which MustFanOut turns into notifications
 	EmailOn bool   // with Notify: an SMTP server is configured
 	BaseURL string // with Notify: links in messages (default https://datashare.test)
 	Log     *slog.Logger
@@ -47,6 +47,7 @@ type App struct {
 	Reporter      *sla.Reporter
 	Importer      *imports.Importer
 	Notifications *notifications.Service
+	fanOut        *notifications.Dispatcher // sends nothing: only its FanOut is called
 }
 
 // SGT is the calendar's time zone.
@@ -143,10 +144,32 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 		a.Outbox = notifications.NewOutbox(db, a.Location, notifications.Links{Base: o.BaseURL}, o.EmailOn)
 		a.Workflow.WithNotifier(a.Outbox)
 		notify = a.Outbox.SLA
+		a.fanOut = notifications.NewDispatcher(a.Outbox, nil, notifications.DefaultPolicy(), o.Now, o.Log)
 	}
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, o.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, o.Now)
 	return a
+}
+
+// MustFanOut fans out every event written so far to in-app notifications
+// and deliveries, as a dispatcher does after each commit, and returns how
+// many events it fanned out.
+func (a *App) MustFanOut(tb testing.TB) int {
+	tb.Helper()
+	if a.fanOut == nil {
+		return 0
+	}
+	total := 0
+	for {
+		n, err := a.fanOut.FanOut(context.Background())
+		if err != nil {
+			tb.Fatalf("fan out: %v", err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
 }

@@ -162,10 +162,31 @@ func sameValue(a, b any) bool {
 	}
 }
 
-// Delivery is one outgoing email or webhook call in the outbox.
+// Event is something that happened to a request, as its transaction
+// recorded it for notifications to fan out later. ApprovedBy lists, comma
+// separated, the approvers who had approved at that moment.
+type Event struct {
+	ID                int64 `gorm:"primaryKey"`
+	Event             string
+	RequestID         int64
+	ActorID           *int64
+	ActorName         string
+	Comment           string
+	At                time.Time
+	State             string
+	ApprovalsRequired int
+	ApprovedBy        string
+	DueAt             *time.Time
+	ClaimedUntil      *time.Time
+	FannedOutAt       *time.Time
+}
+
+// Delivery is one outgoing email or webhook call in the outbox. An event's
+// delivery holds no body: it is rendered from the event when sent.
 type Delivery struct {
 	ID            int64 `gorm:"primaryKey"`
 	DeliveryID    string
+	EventID       *int64 // nil for a digest, whose Payload is the mail
 	Event         string
 	RequestID     *int64
 	Channel       string
@@ -198,6 +219,7 @@ type Webhook struct {
 type Notification struct {
 	ID        int64 `gorm:"primaryKey"`
 	UserID    int64
+	EventID   *int64
 	Event     string
 	RequestID *int64
 	Title     string

@@ -29,18 +29,20 @@ type Policy struct {
 	MaxBackoff  time.Duration
 	Lease       time.Duration // a claim older than this is retried
 	Interval    time.Duration // how often to look for work when not kicked
-	Batch       int
+	Batch       int           // deliveries claimed at once
+	FanOutBatch int           // events fanned out at once; Batch when 0
 }
 
 // DefaultPolicy retries for about a day before giving up.
 func DefaultPolicy() Policy {
 	return Policy{MaxAttempts: 10, BaseBackoff: 30 * time.Second, MaxBackoff: 2 * time.Hour,
-		Lease: 2 * time.Minute, Interval: time.Second, Batch: 50}
+		Lease: 2 * time.Minute, Interval: time.Second, Batch: 50, FanOutBatch: 200}
 }
 
-// Dispatcher delivers the outbox.
+// Dispatcher fans events out to messages and delivers the outbox.
 type Dispatcher struct {
 	db      *models.DB
+	outbox  *Outbox
 	senders map[string]Sender
 	policy  Policy
 	now     func() time.Time
@@ -51,12 +53,16 @@ type Dispatcher struct {
 	rng *rand.Rand
 }
 
-// NewDispatcher returns a Dispatcher with a sender per channel.
-func NewDispatcher(db *models.DB, senders map[string]Sender, p Policy, now func() time.Time, log *slog.Logger) *Dispatcher {
+// NewDispatcher returns a Dispatcher of o's events with a sender per
+// channel.
+func NewDispatcher(o *Outbox, senders map[string]Sender, p Policy, now func() time.Time, log *slog.Logger) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{db: db, senders: senders, policy: p, now: now, log: log,
+	if p.FanOutBatch <= 0 {
+		p.FanOutBatch = p.Batch
+	}
+	return &Dispatcher{db: o.db, outbox: o, senders: senders, policy: p, now: now, log: log,
 		kick: make(chan struct{}, 1), rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))}
 }
 
@@ -68,17 +74,17 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
-// Run delivers until ctx is done.
+// Run fans out and delivers until ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.policy.Interval)
 	defer t.Stop()
 	for {
 		for {
-			n, err := d.Tick(ctx)
+			fanned, n, err := d.tick(ctx)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("dispatch", "error", err)
 			}
-			if n < d.policy.Batch || err != nil {
+			if fanned < d.policy.FanOutBatch && n < d.policy.Batch || err != nil {
 				break
 			}
 		}
@@ -91,15 +97,30 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Tick claims a batch of due deliveries, sends them and records each
-// outcome; it returns how many it claimed.
+// Tick fans out a batch of events, then claims a batch of due deliveries,
+// sends them and records each outcome; it returns how many deliveries it
+// claimed.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
-	batch, err := d.Claim(ctx)
-	if err != nil {
-		return 0, err
+	_, n, err := d.tick(ctx)
+	return n, err
+}
+
+func (d *Dispatcher) tick(ctx context.Context) (fanned, claimed int, err error) {
+	// Deliveries already written go out even when the fan-out failed.
+	fanned, err = d.FanOut(ctx)
+	batch, cerr := d.Claim(ctx)
+	if cerr != nil {
+		return fanned, 0, errors.Join(err, cerr)
 	}
 	d.Deliver(ctx, batch)
-	return len(batch), nil
+	return fanned, len(batch), err
+}
+
+// FanOut claims a batch of events not fanned out yet and writes their
+// in-app notifications and deliveries; it returns how many events it
+// claimed.
+func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
+	return d.outbox.fanOut(ctx, d.now(), d.policy.Lease, d.policy.FanOutBatch)
 }
 
 // Claim marks up to Batch due deliveries as being sent by this dispatcher
@@ -124,18 +145,26 @@ func (d *Dispatcher) Claim(ctx context.Context) ([]models.Delivery, error) {
 	return out, nil
 }
 
-// Deliver sends claimed deliveries one by one and records the outcomes.
+// Deliver renders claimed deliveries, sends them one by one and records
+// the outcomes.
 func (d *Dispatcher) Deliver(ctx context.Context, batch []models.Delivery) {
+	failed, err := d.outbox.render(ctx, batch)
+	if err != nil {
+		d.log.Error("render deliveries", "error", err)
+		return // the lease brings them back
+	}
 	for i := range batch {
 		if ctx.Err() != nil {
 			return // the lease brings unsent ones back
 		}
 		del := &batch[i]
 		s, ok := d.senders[del.Channel]
-		var err error
-		if !ok {
+		err := failed[del.ID]
+		switch {
+		case err != nil:
+		case !ok:
 			err = fmt.Errorf("no sender for channel %q", del.Channel)
-		} else {
+		default:
 			err = s.Send(ctx, del)
 		}
 		if rerr := d.record(ctx, del, err); rerr != nil {

@@ -278,7 +278,8 @@ func TestTwoDispatchersShareTheOutbox(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			for _, db := range []*models.DB{dbA, dbB} {
-				d := notifications.NewDispatcher(db, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p, e.clock.Now, nil)
+				o := notifications.NewOutbox(db, sgt, notifications.Links{Base: baseURL}, false)
+				d := notifications.NewDispatcher(o, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p, e.clock.Now, nil)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

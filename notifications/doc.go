@@ -2,10 +2,14 @@
 // a request, and that nothing is lost when a mail server or a webhook
 // receiver is down.
 //
-// Every event writes its messages in the transaction of the change that
-// caused it: in-app notifications directly, emails and webhook calls as rows
-// of an outbox (Outbox). A Dispatcher claims outbox rows with a lease,
-// delivers them at least once, retries failures with exponential backoff
-// and jitter, and marks a delivery dead after its last attempt; a claim
-// whose dispatcher died expires and is retried.
+// A transition or an SLA flag writes one event row (Outbox) in the
+// transaction of the change, holding the facts its audience and messages
+// depend on as they were then. After commit a Dispatcher, on every replica,
+// claims events with a lease and fans each out to in-app notifications and
+// outbox rows, unique per event, recipient and channel, so that a fan-out
+// redone after an interruption writes nothing twice. It then claims outbox
+// rows with a lease, renders each from its event, delivers it at least
+// once, retries failures with exponential backoff and jitter, and marks a
+// delivery dead after its last attempt; a claim whose dispatcher died
+// expires and is retried.
 package notifications

@@ -139,6 +139,7 @@ type env struct {
 	checker  *sla.Checker
 	notes    *notifications.Service
 	importer *imports.Importer
+	app      *apptest.App
 	users    map[string]models.User // by cast key
 	kicks    atomic.Int64           // calls of the outbox's after-commit hook
 }
@@ -151,6 +152,7 @@ func newEnv(tb testing.TB, db *models.DB, emailOn bool) *env {
 	e := &env{db: db, clock: newFakeClock(start), users: map[string]models.User{}}
 	policy := testApprovals()
 	a := apptest.Wire(tb, db, apptest.Options{Now: e.clock.Now, Policy: &policy, Notify: true, EmailOn: emailOn, BaseURL: baseURL})
+	e.app = a
 	e.hol, e.keeper, e.acc, e.wf = a.Holidays, a.Keeper, a.Accounts, a.Workflow
 	e.outbox, e.checker, e.notes, e.importer = a.Outbox, a.Checker, a.Notifications, a.Importer
 	e.outbox.OnCommit(func() { e.kicks.Add(1) })
@@ -199,14 +201,33 @@ func (e *env) mustCreateFor(tb testing.TB, title, classification, owner string) 
 	return r
 }
 
-// mustApply takes an action as a cast member.
+// mustApply takes an action as a cast member, and fans its event out as
+// the dispatcher does right after the commit.
 func (e *env) mustApply(tb testing.TB, key string, id int64, act workflow.Action, comment string) *models.Request {
 	tb.Helper()
 	r, err := e.wf.Apply(context.Background(), e.actor(key), id, act, comment, 0)
 	if err != nil {
 		tb.Fatalf("%s %s request %d: %v", key, act, id, err)
 	}
+	e.fanOut(tb)
 	return r
+}
+
+// fanOut fans out every event written so far and returns how many.
+func (e *env) fanOut(tb testing.TB) int {
+	tb.Helper()
+	return e.app.MustFanOut(tb)
+}
+
+// mustCheck runs the SLA check at the clock's time and fans its events out.
+func (e *env) mustCheck(tb testing.TB) sla.Result {
+	tb.Helper()
+	res, err := e.checker.Check(context.Background(), e.clock.Now())
+	if err != nil {
+		tb.Fatalf("sla check: %v", err)
+	}
+	e.fanOut(tb)
+	return res
 }
 
 // mustWebhook registers a receiver for events.
@@ -290,13 +311,22 @@ func testPolicy() notifications.Policy {
 
 // newDispatcher returns a dispatcher on e's fake clock.
 func (e *env) newDispatcher(senders map[string]notifications.Sender, p notifications.Policy) *notifications.Dispatcher {
-	return notifications.NewDispatcher(e.db, senders, p, e.clock.Now, nil)
+	return notifications.NewDispatcher(e.outbox, senders, p, e.clock.Now, nil)
 }
 
 // mustDrain ticks until a tick claims nothing and returns how many
 // deliveries were claimed in all.
 func mustDrain(tb testing.TB, d *notifications.Dispatcher) int {
 	tb.Helper()
+	for {
+		n, err := d.FanOut(context.Background())
+		if err != nil {
+			tb.Fatalf("fan out: %v", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
 	total := 0
 	for i := 0; ; i++ {
 		n, err := d.Tick(context.Background())

@@ -21,9 +21,9 @@ import (
 	"datashare/workflow"
 )
 
-// TestRolledBackTransitionWritesNothing: the outbox rows and in-app
-// notifications of a transition are written in its transaction; when an
-// outer transaction that applied it fails, none of them remain and the
+// TestRolledBackTransitionWritesNothing: the event of a transition, and
+// nothing else for notifications, is written in its transaction; when an
+// outer transaction that applied it fails, it does not remain and the
 // dispatcher is not woken.
 func TestRolledBackTransitionWritesNothing(t *testing.T) {
 	t.Parallel()
@@ -32,7 +32,7 @@ func TestRolledBackTransitionWritesNothing(t *testing.T) {
 		e := newEnv(t, db, true)
 		e.mustWebhook(t, "http://127.0.0.1:1/never", "*")
 		r := e.mustCreate(t, "Rolled back", "official-open")
-		tables := []string{"outbox", "notifications", "transitions", "approvals"}
+		tables := []string{"events", "outbox", "notifications", "transitions", "approvals"}
 		before := map[string]int64{}
 		for _, tb := range tables {
 			before[tb] = mustCount(t, db, tb, "")
@@ -40,21 +40,24 @@ func TestRolledBackTransitionWritesNothing(t *testing.T) {
 		kicks := e.kicks.Load()
 
 		boom := errors.New("a later step of the same unit of work failed")
-		var inside int64
+		var events, outbox, notes int64
 		err := db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 			if _, err := e.wf.Apply(ctx, e.actor("req"), r.ID, workflow.Submit, "", 0); err != nil {
 				return err
 			}
-			if err := tx.Table("outbox").Count(&inside).Error; err != nil {
-				return err
+			for tb, n := range map[string]*int64{"events": &events, "outbox": &outbox, "notifications": &notes} {
+				if err := tx.Table(tb).Count(n).Error; err != nil {
+					return err
+				}
 			}
 			return boom
 		})
 		if !errors.Is(err, boom) {
 			t.Fatalf("outer transaction: got %v, want %v", err, boom)
 		}
-		if inside != before["outbox"]+4 {
-			t.Errorf("outbox rows inside the transaction: got %d, want %d (3 emails and a webhook)", inside, before["outbox"]+4)
+		if events != before["events"]+1 || outbox != before["outbox"] || notes != before["notifications"] {
+			t.Errorf("inside the transaction: got %d events, %d outbox rows, %d notifications; want %d, %d, %d (one event, no message)",
+				events, outbox, notes, before["events"]+1, before["outbox"], before["notifications"])
 		}
 		for _, tb := range tables {
 			if got := mustCount(t, db, tb, ""); got != before[tb] {
@@ -68,9 +71,12 @@ func TestRolledBackTransitionWritesNothing(t *testing.T) {
 			t.Errorf("dispatcher woken %d times by a rolled-back transaction, want 0", got-kicks)
 		}
 
-		// The same transition committed writes them, and wakes the
-		// dispatcher once.
+		// The same transition committed writes its event, wakes the
+		// dispatcher once, and its fan-out writes the messages.
 		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		if got, want := mustCount(t, db, "events", ""), before["events"]+1; got != want {
+			t.Errorf("events after the committed submit: got %d, want %d", got, want)
+		}
 		if got, want := mustCount(t, db, "outbox", ""), before["outbox"]+4; got != want {
 			t.Errorf("outbox rows after the committed submit: got %d, want %d", got, want)
 		}
@@ -294,8 +300,8 @@ func TestPreferences(t *testing.T) {
 		e.mustApply(t, "req", r.ID, workflow.Submit, "")
 		e.mustApply(t, "a1", r.ID, workflow.Approve, "")
 		e.clock.Set(mustRequest(t, db, r.ID).SLA.DueAt.Add(time.Minute))
-		if res, err := e.checker.Check(ctx, e.clock.Now()); err != nil || res.AtRisk != 1 || res.Breached != 1 {
-			t.Fatalf("sla check: got %+v (%v), want 1 at risk and 1 breached", res, err)
+		if res := e.mustCheck(t); res.AtRisk != 1 || res.Breached != 1 {
+			t.Fatalf("sla check: got %+v, want 1 at risk and 1 breached", res)
 		}
 
 		want := heard{

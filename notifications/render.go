@@ -20,8 +20,8 @@ var (
 	htmlTemplates = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/*.html.tmpl"))
 )
 
-// Mail is an email ready to send; it is stored as the payload of an email
-// delivery so that what is sent does not depend on when it is sent.
+// Mail is an email ready to send: rendered from its event when an event's
+// delivery is sent, stored as the payload of a digest.
 type Mail struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
@@ -83,7 +83,8 @@ func (o *Outbox) headline(n Notice) string {
 	return h
 }
 
-func (o *Outbox) render(n Notice, to string) (Mail, error) {
+// mail renders the email of n to one recipient.
+func (o *Outbox) mail(n Notice, to string) (Mail, error) {
 	d := mailData{
 		Headline: o.headline(n),
 		Request:  n.Request,

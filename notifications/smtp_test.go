@@ -128,10 +128,7 @@ func (s step) run(tb testing.TB, e *env, id int64) models.Request {
 		tb.Fatalf("%s: request %d has no instant to pass (state %s)", s, id, r.State)
 	}
 	e.clock.Set(instant.Add(time.Minute))
-	res, err := e.checker.Check(context.Background(), e.clock.Now())
-	if err != nil {
-		tb.Fatalf("sla check: %v", err)
-	}
+	res := e.mustCheck(tb)
 	got := res.AtRisk
 	if s.sla == sla.EventBreached {
 		got = res.Breached

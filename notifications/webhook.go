@@ -35,7 +35,8 @@ func NewWebhookSender(db *models.DB) *WebhookSender {
 	return &WebhookSender{db: db, client: &http.Client{Timeout: WebhookTimeout}}
 }
 
-// Send posts the stored body, signed with the webhook's secret. Any answer
+// Send posts the body rendered for the delivery, signed with the webhook's
+// secret. Any answer
 // but 2xx, or none within the timeout, is an error to retry.
 func (s *WebhookSender) Send(ctx context.Context, d *models.Delivery) error {
 	if d.WebhookID == nil {

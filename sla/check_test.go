@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"datashare/apptest"
 	"datashare/imports"
 	"datashare/models"
@@ -246,20 +248,27 @@ func TestCheckNotifiesOncePerFlagInsideItsTransaction(t *testing.T) {
 		refs := fxRefsByID(t, db)
 		var got []string
 		var problems []string
-		notify := func(ctx context.Context, ev sla.Event) error {
-			// Inside the transaction the row is there; from another
-			// connection it is not yet.
-			action := map[string]string{sla.EventAtRisk: sla.ActionAtRisk, sla.EventBreached: sla.ActionBreached}[ev.Kind]
-			var inside, outside int64
-			db.Conn(ctx).Model(&models.Transition{}).Where("request_id = ? AND action = ?", ev.RequestID, action).Count(&inside)
-			db.Gorm.Model(&models.Transition{}).Where("request_id = ? AND action = ?", ev.RequestID, action).Count(&outside)
-			if inside != 1 || outside != 0 {
-				problems = append(problems, fmt.Sprintf("%s %s: %d rows in the transaction, %d outside; want 1, 0", refs[ev.RequestID], ev.Kind, inside, outside))
+		notify := func(ctx context.Context, tx *gorm.DB, f sla.Flags) error {
+			if !slices.IsSorted(f.IDs) {
+				problems = append(problems, fmt.Sprintf("%s: ids %v not in ascending order", f.Kind, f.IDs))
 			}
-			if !ev.At.Equal(fxNow) {
-				problems = append(problems, fmt.Sprintf("%s %s: at %s, want %s", refs[ev.RequestID], ev.Kind, ev.At, fxNow))
+			if !f.At.Equal(fxNow) {
+				problems = append(problems, fmt.Sprintf("%s: at %s, want %s", f.Kind, f.At, fxNow))
 			}
-			got = append(got, fmt.Sprintf("%s %s %s", ev.Kind, refs[ev.RequestID], ev.State))
+			action := map[string]string{sla.EventAtRisk: sla.ActionAtRisk, sla.EventBreached: sla.ActionBreached}[f.Kind]
+			for _, id := range f.IDs {
+				// Inside the transaction the row is there; from another
+				// connection it is not yet.
+				var inside, outside int64
+				tx.Model(&models.Transition{}).Where("request_id = ? AND action = ?", id, action).Count(&inside)
+				db.Gorm.Model(&models.Transition{}).Where("request_id = ? AND action = ?", id, action).Count(&outside)
+				if inside != 1 || outside != 0 {
+					problems = append(problems, fmt.Sprintf("%s %s: %d rows in the transaction, %d outside; want 1, 0", refs[id], f.Kind, inside, outside))
+				}
+				var state string
+				tx.Model(&models.Request{}).Where("id = ?", id).Pluck("state", &state)
+				got = append(got, fmt.Sprintf("%s %s %s", f.Kind, refs[id], state))
+			}
 			return nil
 		}
 		c := sla.NewChecker(db, e.keeper, notify, nil)
@@ -309,11 +318,13 @@ func TestCheckRecordsNothingOfABatchWhoseNotifierFails(t *testing.T) {
 				e.fxImport(t, fxCheckRecords)
 				boom := errors.New("outbox unavailable")
 				calls := 0
-				failing := func(ctx context.Context, ev sla.Event) error {
-					if ev.Kind != c.failOn {
+				// The notifier hears of a batch at once: its first call of
+				// the kind is in the batch of breaches.
+				failing := func(ctx context.Context, tx *gorm.DB, f sla.Flags) error {
+					if f.Kind != c.failOn {
 						return nil
 					}
-					if calls++; calls == 2 {
+					if calls++; calls == 1 {
 						return boom
 					}
 					return nil

@@ -57,7 +57,7 @@ func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*ap
 	}
 	policy := notifications.DefaultPolicy()
 	policy.MaxAttempts = cfg.MaxAttempts
-	a.dispatch = notifications.NewDispatcher(db, senders, policy, clock, log)
+	a.dispatch = notifications.NewDispatcher(a.outbox, senders, policy, clock, log)
 	a.outbox.OnCommit(a.dispatch.Kick)
 	a.notes = notifications.NewService(db, clock)
 	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper).WithNotifier(a.outbox)

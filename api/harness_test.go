@@ -133,11 +133,7 @@ func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env 
 func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) (api.Deps, *apptest.App) {
 	tb.Helper()
 	a := apptest.Wire(tb, db, apptest.Options{Now: clock, Notify: true, Log: log})
-	return api.Deps{
-		Log: log, Now: clock, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency, SLA: a.Keeper,
-		Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays, Importer: a.Importer,
-		Notifications: a.Notifications, DB: db,
-	}, a
+	return a.API(log, clock), a
 }
 
 // resp is a response whose body has been read and checked against the

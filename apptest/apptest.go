@@ -13,12 +13,9 @@ import (
 
 	"datashare/accounts"
 	"datashare/calendar"
-	"datashare/holidays"
-	"datashare/idempotency"
-	"datashare/imports"
 	"datashare/models"
-	"datashare/notifications"
 	"datashare/sla"
+	"datashare/wiring"
 	"datashare/workflow"
 )
 
@@ -33,22 +30,8 @@ type Options struct {
 	Log     *slog.Logger
 }
 
-// App is every service over one database.
-type App struct {
-	DB            *models.DB
-	Location      *time.Location
-	Holidays      *holidays.Service
-	Keeper        *sla.Keeper
-	Accounts      *accounts.Service
-	Workflow      *workflow.Service
-	Idempotency   *idempotency.Store
-	Outbox        *notifications.Outbox // nil unless Options.Notify
-	Checker       *sla.Checker
-	Reporter      *sla.Reporter
-	Importer      *imports.Importer
-	Notifications *notifications.Service
-	fanOut        *notifications.Dispatcher // sends nothing: only its FanOut is called
-}
+// App is every service over one database, wired as the binary wires them.
+type App struct{ *wiring.App }
 
 // SGT is the calendar's time zone.
 var SGT = func() *time.Location {
@@ -116,7 +99,8 @@ func (a *App) MustSeed(tb testing.TB, agencies []string, people []Person) map[st
 	return out
 }
 
-// Wire builds the services over db.
+// Wire builds the services over db with package wiring, as the binary
+// does, with the Singapore calendar, default working hours and SLA settings.
 func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	tb.Helper()
 	if o.Now == nil {
@@ -129,28 +113,14 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	if o.BaseURL == "" {
 		o.BaseURL = "https://datashare.test"
 	}
-	a := &App{DB: db, Location: SGT}
-	a.Holidays = holidays.NewService(db, a.Location, calendar.DefaultHours(), o.Now)
-	if err := a.Holidays.Load(context.Background()); err != nil {
+	w, err := wiring.Wire(context.Background(), db, wiring.Settings{
+		Now: o.Now, Location: SGT, Hours: calendar.DefaultHours(), SLA: sla.DefaultSettings(), Approvals: policy,
+		Log: o.Log, Quiet: !o.Notify, EmailOn: o.EmailOn, BaseURL: o.BaseURL,
+	})
+	if err != nil {
 		tb.Fatal(err)
 	}
-	a.Keeper = sla.NewKeeper(a.Holidays, sla.DefaultSettings())
-	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
-	a.Accounts = accounts.NewService(db, o.Now)
-	a.Workflow = workflow.NewService(db, policy, o.Now).WithTimekeeper(a.Keeper)
-	a.Idempotency = idempotency.NewStore(db, o.Now)
-	var notify sla.Notifier
-	if o.Notify {
-		a.Outbox = notifications.NewOutbox(db, a.Location, notifications.Links{Base: o.BaseURL}, o.EmailOn)
-		a.Workflow.WithNotifier(a.Outbox)
-		notify = a.Outbox.SLA
-		a.fanOut = notifications.NewDispatcher(a.Outbox, nil, notifications.DefaultPolicy(), o.Now, o.Log)
-	}
-	a.Checker = sla.NewChecker(db, a.Keeper, notify, o.Log)
-	a.Reporter = sla.NewReporter(db, a.Keeper)
-	a.Importer = imports.New(db, a.Accounts, a.Workflow)
-	a.Notifications = notifications.NewService(db, o.Now)
-	return a
+	return &App{App: w}
 }
 
 // MustFanOut fans out every event written so far to in-app notifications
@@ -158,12 +128,12 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 // many events it fanned out.
 func (a *App) MustFanOut(tb testing.TB) int {
 	tb.Helper()
-	if a.fanOut == nil {
+	if a.Dispatcher == nil {
 		return 0
 	}
 	total := 0
 	for {
-		n, err := a.fanOut.FanOut(context.Background())
+		n, err := a.Dispatcher.FanOut(context.Background())
 		if err != nil {
 			tb.Fatalf("fan out: %v", err)
 		}

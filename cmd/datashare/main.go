@@ -136,7 +136,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acc, wf := a.acc, a.wf
+	acc, wf := a.Accounts, a.Workflow
 
 	if cfg.AdminEmail != "" {
 		created, err := acc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminToken)
@@ -150,23 +150,20 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 	if cfg.Demo {
-		if err := demo.Run(ctx, acc, wf, a.importer, a.holidays.Current(), clock(), stdout); err != nil {
+		if err := demo.Run(ctx, acc, wf, a.Importer, a.Holidays.Current(), clock(), stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
 
-	handler := api.New(api.Deps{
-		Log: log, Now: clock, Accounts: acc, Workflow: wf, Idempotency: a.once, SLA: a.keeper, Checker: a.checker,
-		Reporter: a.reporter, Holidays: a.holidays, Importer: a.importer, Notifications: a.notes, DB: db,
-	})
-	stopCron, err := a.schedule(ctx, cfg, log)
+	handler := api.New(a.API(log, clock))
+	stopCron, err := schedule(ctx, a, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer stopCron()
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan struct{})
-	go func() { a.dispatch.Run(dispatchCtx); close(dispatched) }()
+	go func() { a.Dispatcher.Run(dispatchCtx); close(dispatched) }()
 	defer func() { stopDispatch(); <-dispatched }()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

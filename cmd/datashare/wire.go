@@ -13,72 +13,35 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"datashare/accounts"
 	"datashare/calendar"
-	"datashare/holidays"
-	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/notifications"
 	"datashare/sla"
+	"datashare/wiring"
 	"datashare/workflow"
 )
 
-// app is every service of the program, wired once.
-type app struct {
-	db       *models.DB
-	acc      *accounts.Service
-	wf       *workflow.Service
-	once     *idempotency.Store
-	holidays *holidays.Service
-	keeper   *sla.Keeper
-	checker  *sla.Checker
-	reporter *sla.Reporter
-	importer *imports.Importer
-	outbox   *notifications.Outbox
-	dispatch *notifications.Dispatcher
-	notes    *notifications.Service
-}
-
-// wire builds the services over an open, migrated database.
-func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*app, error) {
-	a := &app{db: db}
-	a.holidays = holidays.NewService(db, cfg.Location, cfg.Hours, clock)
-	if err := a.holidays.Load(ctx); err != nil {
-		return nil, err
-	}
-	a.keeper = sla.NewKeeper(a.holidays, cfg.SLA)
-	a.holidays.OnChange(sla.NewReprojector(db, a.keeper).Run)
-	a.acc = accounts.NewService(db, clock)
-	a.outbox = notifications.NewOutbox(db, cfg.Location, notifications.Links{Base: cfg.BaseURL}, cfg.SMTP != nil)
-	senders := map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}
-	if cfg.SMTP != nil {
-		senders[notifications.Email] = notifications.NewMailer(*cfg.SMTP, cfg.MailFrom)
-	}
-	policy := notifications.DefaultPolicy()
-	policy.MaxAttempts = cfg.MaxAttempts
-	a.dispatch = notifications.NewDispatcher(a.outbox, senders, policy, clock, log)
-	a.outbox.OnCommit(a.dispatch.Kick)
-	a.notes = notifications.NewService(db, clock)
-	a.wf = workflow.NewService(db, cfg.Approvals, clock).WithTimekeeper(a.keeper).WithNotifier(a.outbox)
-	a.once = idempotency.NewStore(db, clock)
-	a.checker = sla.NewChecker(db, a.keeper, a.outbox.SLA, log)
-	a.reporter = sla.NewReporter(db, a.keeper)
-	a.importer = imports.New(db, a.acc, a.wf)
-	return a, nil
+// wire builds the services over an open, migrated database, as the tests
+// do (package wiring), with the deployment's settings.
+func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*wiring.App, error) {
+	return wiring.Wire(ctx, db, wiring.Settings{
+		Now: clock, Location: cfg.Location, Hours: cfg.Hours, SLA: cfg.SLA, Approvals: cfg.Approvals, Log: log,
+		EmailOn: cfg.SMTP != nil, SMTP: cfg.SMTP, MailFrom: cfg.MailFrom, BaseURL: cfg.BaseURL, MaxAttempts: cfg.MaxAttempts,
+	})
 }
 
 // schedule starts the SLA check on cfg.CheckSchedule in the calendar's time
 // zone, and a refresh of the calendar so that a change made through another
 // replica is seen within a minute. The returned function stops both and
 // waits for a running check to finish.
-func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(), error) {
+func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) (func(), error) {
 	c := cron.New(cron.WithLocation(cfg.Location), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	_, err := c.AddFunc(cfg.CheckSchedule, func() {
-		if err := a.holidays.Refresh(ctx); err != nil {
+		if err := a.Holidays.Refresh(ctx); err != nil {
 			log.Error("refresh calendar", "error", err)
 		}
-		res, err := a.checker.RunExclusive(ctx, clock())
+		res, err := a.Checker.RunExclusive(ctx, clock())
 		switch {
 		case err != nil:
 			log.Error("sla check failed", "error", err)
@@ -92,7 +55,7 @@ func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(
 		return nil, fmt.Errorf("schedule sla check: %w", err)
 	}
 	if _, err := c.AddFunc(cfg.DigestSchedule, func() {
-		n, err := a.outbox.Digest(ctx, a.holidays.Current(), clock())
+		n, err := a.Outbox.Digest(ctx, a.Holidays.Current(), clock())
 		if err != nil {
 			log.Error("daily digest failed", "error", err)
 			return
@@ -102,7 +65,7 @@ func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(
 		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
 	if _, err := c.AddFunc("@every 1m", func() {
-		if err := a.holidays.Refresh(ctx); err != nil {
+		if err := a.Holidays.Refresh(ctx); err != nil {
 			log.Error("refresh calendar", "error", err)
 		}
 	}); err != nil {
@@ -112,7 +75,7 @@ func (a *app) schedule(ctx context.Context, cfg Config, log *slog.Logger) (func(
 	return func() { <-c.Stop().Done() }, nil
 }
 
-func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, *slog.Logger, error) {
+func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*wiring.App, *slog.Logger, error) {
 	log := newLogger(cfg, stderr)
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
@@ -131,8 +94,8 @@ func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	res, err := a.checker.RunExclusive(ctx, clock())
+	defer a.DB.Close()
+	res, err := a.Checker.RunExclusive(ctx, clock())
 	if err != nil {
 		return err
 	}
@@ -173,8 +136,8 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	rep, err := a.reporter.Compute(ctx, q, clock())
+	defer a.DB.Close()
+	rep, err := a.Reporter.Compute(ctx, q, clock())
 	if err != nil {
 		return err
 	}
@@ -244,12 +207,12 @@ func importFile(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.DB.Close()
 	admin := workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
 	total := imports.Result{Errors: []imports.RecordError{}}
 	for start := 0; start < len(batch.Requests); start += imports.MaxRecords {
 		end := min(start+imports.MaxRecords, len(batch.Requests))
-		res, err := a.importer.Import(ctx, admin, imports.Batch{Requests: batch.Requests[start:end]})
+		res, err := a.Importer.Import(ctx, admin, imports.Batch{Requests: batch.Requests[start:end]})
 		if err != nil {
 			return err
 		}
@@ -283,8 +246,8 @@ func notificationsCmd(ctx context.Context, args []string, getenv func(string) st
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	if err := notifications.Retry(ctx, a.db, id, clock()); err != nil {
+	defer a.DB.Close()
+	if err := notifications.Retry(ctx, a.DB, id, clock()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "delivery %d queued again; a running service sends it within a second\n", id)

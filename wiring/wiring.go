@@ -1,0 +1,106 @@
+// Package wiring builds every service of datashare over one database, in
+// one place: the binary (cmd/datashare) and the tests (apptest) use the
+// same graph, so a test exercises what the binary runs.
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"datashare/accounts"
+	"datashare/api"
+	"datashare/calendar"
+	"datashare/holidays"
+	"datashare/idempotency"
+	"datashare/imports"
+	"datashare/models"
+	"datashare/notifications"
+	"datashare/sla"
+	"datashare/workflow"
+)
+
+// Settings are what the services need to know of the deployment.
+type Settings struct {
+	Now       func() time.Time // the clock; UTC
+	Location  *time.Location   // the calendar's time zone
+	Hours     calendar.WeekHours
+	SLA       sla.Settings
+	Approvals workflow.Policy
+	Log       *slog.Logger // nil discards
+
+	// Quiet leaves notifications out: transitions and SLA flags write no
+	// events. Only tests of other concerns set it.
+	Quiet bool
+	// EmailOn says an SMTP server is configured: without one, email
+	// deliveries are recorded as skipped. SMTP, when set, also gives the
+	// dispatcher a mailer.
+	EmailOn     bool
+	SMTP        *notifications.SMTP
+	MailFrom    string
+	BaseURL     string // links in messages
+	MaxAttempts int    // of a delivery; 0 keeps the default
+}
+
+// App is every service of datashare over one database.
+type App struct {
+	DB            *models.DB
+	Location      *time.Location
+	Holidays      *holidays.Service
+	Keeper        *sla.Keeper
+	Accounts      *accounts.Service
+	Workflow      *workflow.Service
+	Idempotency   *idempotency.Store
+	Outbox        *notifications.Outbox     // nil when Quiet
+	Dispatcher    *notifications.Dispatcher // nil when Quiet
+	Checker       *sla.Checker
+	Reporter      *sla.Reporter
+	Importer      *imports.Importer
+	Notifications *notifications.Service
+}
+
+// Wire builds the services over an open, migrated database and loads the
+// working calendar.
+func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
+	a := &App{DB: db, Location: s.Location}
+	a.Holidays = holidays.NewService(db, s.Location, s.Hours, s.Now)
+	if err := a.Holidays.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load the calendar: %w", err)
+	}
+	a.Keeper = sla.NewKeeper(a.Holidays, s.SLA)
+	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
+	a.Accounts = accounts.NewService(db, s.Now)
+	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper)
+	a.Idempotency = idempotency.NewStore(db, s.Now)
+	var notify sla.Notifier
+	if !s.Quiet {
+		a.Outbox = notifications.NewOutbox(db, s.Location, notifications.Links{Base: s.BaseURL}, s.EmailOn)
+		senders := map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}
+		if s.SMTP != nil {
+			senders[notifications.Email] = notifications.NewMailer(*s.SMTP, s.MailFrom)
+		}
+		policy := notifications.DefaultPolicy()
+		if s.MaxAttempts > 0 {
+			policy.MaxAttempts = s.MaxAttempts
+		}
+		a.Dispatcher = notifications.NewDispatcher(a.Outbox, senders, policy, s.Now, s.Log)
+		a.Outbox.OnCommit(a.Dispatcher.Kick)
+		a.Workflow.WithNotifier(a.Outbox)
+		notify = a.Outbox.SLA
+	}
+	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
+	a.Reporter = sla.NewReporter(db, a.Keeper)
+	a.Importer = imports.New(db, a.Accounts, a.Workflow)
+	a.Notifications = notifications.NewService(db, s.Now)
+	return a, nil
+}
+
+// API is what the HTTP API is served from.
+func (a *App) API(log *slog.Logger, now func() time.Time) api.Deps {
+	return api.Deps{
+		Log: log, Now: now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
+		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
+		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB,
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"datashare/errs"
 	"datashare/models"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -339,6 +340,7 @@ func (s *server) handleRequestList(c echo.Context) error {
 		OwnerAgency:      c.QueryParam("owner_agency"),
 		RequestingAgency: c.QueryParam("requesting_agency"),
 		SLAStatus:        c.QueryParam("sla_status"),
+		SLAScope:         sla.StatusScope,
 		Now:              s.Now(),
 	}
 	switch c.QueryParam("sort") {

@@ -40,7 +40,7 @@ func (c *fxTimedCPU) report(b *testing.B) {
 
 // fxBenchKeeper opens (or creates) the SQLite file at path, migrates it,
 // loads the Singapore calendar and returns a Keeper over it.
-func fxBenchKeeper(b *testing.B, path string) (*models.DB, *sla.Keeper) {
+func fxBenchKeeper(b testing.TB, path string) (*models.DB, *sla.Keeper) {
 	b.Helper()
 	db, err := models.Open(path)
 	if err != nil {

@@ -143,12 +143,9 @@ func (r *Reporter) Compute(ctx context.Context, q Query, now time.Time) (*Report
 	rep := r.newReport(q, now.UTC())
 	from, to := r.start(q.From), r.start(q.To)
 	rq := &reportQuery{db: r.db.Conn(ctx), dialect: r.db.Dialect, agency: q.Agency, now: now.UTC()}
-	if err := r.outcomes(rq, rep, q, from, to); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	fin, err := rq.finished(from, to)
+	fin, err := r.outcomes(rq, rep, q, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("report: finished requests: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
 	rep.Finished = fin.N
 	rep.TimeInState = fin.timeInState()
@@ -176,63 +173,73 @@ func (r *Reporter) newReport(q Query, now time.Time) *Report {
 }
 
 // outcomes fills in the met and missed counts of rep, in total and by the
-// grouping of q.
-func (r *Reporter) outcomes(rq *reportQuery, rep *Report, q Query, from, to time.Time) error {
+// grouping of q, and returns the totals of the requests finished in the
+// window.
+func (r *Reporter) outcomes(rq *reportQuery, rep *Report, q Query, from, to time.Time) (finishedRow, error) {
 	if q.GroupBy == ByMonth {
 		return r.outcomesByMonth(rq, rep, q, from, to)
 	}
-	met, err := rq.met(from, to, q.GroupBy)
+	rows, err := rq.finished(from, to, q.GroupBy, true)
 	if err != nil {
-		return err
+		return finishedRow{}, err
 	}
 	missed, err := rq.missed(from, to, q.GroupBy)
 	if err != nil {
-		return err
+		return finishedRow{}, err
+	}
+	met := map[string]int{}
+	for _, row := range rows {
+		met[row.Key] += row.Met
 	}
 	keys := map[string]bool{}
 	for k, n := range met {
-		keys[k] = true
+		keys[k] = n > 0
 		rep.Met += n
 	}
 	for k, n := range missed {
-		keys[k] = true
+		keys[k] = keys[k] || n > 0
 		rep.Missed += n
 	}
 	if q.GroupBy != "" {
-		for k := range keys {
-			rep.Groups = append(rep.Groups, Group{Key: k, Met: met[k], Missed: missed[k], ComplianceRate: rate(met[k], missed[k])})
+		for k, counted := range keys {
+			if counted {
+				rep.Groups = append(rep.Groups, Group{Key: k, Met: met[k], Missed: missed[k], ComplianceRate: rate(met[k], missed[k])})
+			}
 		}
 		sort.Slice(rep.Groups, func(i, j int) bool { return rep.Groups[i].Key < rep.Groups[j].Key })
 	}
 	rep.ComplianceRate = rate(rep.Met, rep.Missed)
-	return nil
+	return finishedTotals(rows), nil
 }
 
 // outcomesByMonth counts month by month, each month of the zone a range of
 // the report's indexes.
-func (r *Reporter) outcomesByMonth(rq *reportQuery, rep *Report, q Query, from, to time.Time) error {
+func (r *Reporter) outcomesByMonth(rq *reportQuery, rep *Report, q Query, from, to time.Time) (finishedRow, error) {
 	loc := r.keeper.Calendar().Location()
+	var all []finishedRow
 	for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		f, t := latest(m.UTC(), from), m.AddDate(0, 1, 0).UTC()
 		if t.After(to) {
 			t = to
 		}
-		met, err := rq.met(f, t, "")
+		rows, err := rq.finished(f, t, "", false)
 		if err != nil {
-			return fmt.Errorf("by month: %w", err)
+			return finishedRow{}, fmt.Errorf("by month: %w", err)
 		}
 		missed, err := rq.missed(f, t, "")
 		if err != nil {
-			return fmt.Errorf("by month: %w", err)
+			return finishedRow{}, fmt.Errorf("by month: %w", err)
 		}
-		g := Group{Key: m.Format("2006-01"), Met: met[""], Missed: missed[""]}
+		month := finishedTotals(rows)
+		g := Group{Key: m.Format("2006-01"), Met: month.Met, Missed: missed[""]}
 		g.ComplianceRate = rate(g.Met, g.Missed)
 		rep.Groups = append(rep.Groups, g)
 		rep.Met += g.Met
 		rep.Missed += g.Missed
+		all = append(all, rows...)
 	}
 	rep.ComplianceRate = rate(rep.Met, rep.Missed)
-	return nil
+	return finishedTotals(all), nil
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,14 +14,12 @@ import (
 	"datashare/workflow"
 )
 
-// The indexes of migration 0007, each shaped for one of the report's
-// queries and partial on the condition that query filters by.
+// The indexes of migration 0007, each shaped for the report's queries and
+// partial on the condition they filter by.
 const (
-	indexFinished           = "requests_finished"
-	indexFinishedOwner      = "requests_finished_owner"
-	indexFinishedRequesting = "requests_finished_requesting"
-	indexDue                = "requests_due"
-	indexOpen               = "requests_open"
+	indexFinished = "requests_finished"
+	indexDue      = "requests_due"
+	indexOpen     = "requests_open"
 )
 
 // reportQuery runs the report's statements for one agency scope (all
@@ -89,24 +86,6 @@ func (rq *reportQuery) counts(sql string, args []any) (map[string]int, error) {
 	return out, nil
 }
 
-// met counts the requests met in [f, t) by closing instant, keyed by the
-// agency column by (owner_agency or requesting_agency) or by "" when by is
-// empty. A grouped count walks the agencies in key order and reads each
-// one's range of its index, so that nothing is sorted.
-func (rq *reportQuery) met(f, t time.Time, by string) (map[string]int, error) {
-	w := rq.scoped("closed_at", f, t, metInTime)
-	if by == "" {
-		return rq.counts("SELECT '' AS key, COUNT(*) AS n FROM "+rq.from(indexFinished)+" WHERE "+w.String(), w.args)
-	}
-	index := indexFinishedOwner
-	if by == ByRequestingAgency {
-		index = indexFinishedRequesting
-	}
-	sql := "SELECT a.code AS key, COUNT(*) AS n FROM agencies a CROSS JOIN " + rq.from(index) +
-		" WHERE " + by + " = a.code AND " + w.String() + " GROUP BY a.code"
-	return rq.counts(sql, w.args)
-}
-
 // missed counts the requests missed in [f, t) by due instant, keyed as met
 // keys them. The index holds only requests late or still open, so a grouped
 // count sorts no more than those.
@@ -119,40 +98,84 @@ func (rq *reportQuery) missed(f, t time.Time, by string) (map[string]int, error)
 	return rq.counts("SELECT "+key+" AS key, COUNT(*) AS n FROM "+rq.from(indexDue)+" WHERE "+w.String()+group, w.args)
 }
 
-// finishedTotals are the figures of the requests that finished (fulfilled
-// or rejected) in a window.
-type finishedTotals struct {
+// elapsedNanodays is an elapsed value in billionths of a working day:
+// SQLite writes integers as text faster than it writes REALs.
+const elapsedNanodays = "CAST(sla_elapsed * 1e9 AS INTEGER)"
+
+// finishedRow is what a pass over the finished requests of a window gives
+// for one key: how many finished, how many of them met their due instant,
+// the working days spent in each open state, and the elapsed working days,
+// comma-separated (SQLite) or as percentiles (PostgreSQL).
+type finishedRow struct {
+	Key           string
 	N             int
+	Met           int
 	Submitted     float64
 	Clarification float64
 	Approved      float64
-	Buckets       *string  // SQLite: the elapsed bucket of each request, comma-separated
-	Median, P90   *float64 // PostgreSQL: computed by the database
+	Elapsed       *string
+	Median, P90   *float64
 }
 
-// bucketExpr puts an elapsed value in its bucket of 0.01 working days.
-const bucketExpr = "CAST(sla_elapsed * 100 AS INTEGER)"
-
-// finished sums the time in state of the requests finished in [from, to).
-// On PostgreSQL the same pass gives the percentiles; on SQLite it gives the
-// histogram of elapsed days from which percentiles finds them.
-func (rq *reportQuery) finished(from, to time.Time) (finishedTotals, error) {
-	w := rq.scoped("closed_at", from, to, isFinished)
-	sel := `COUNT(*) AS n, COALESCE(SUM(days_submitted), 0) AS submitted,
-		COALESCE(SUM(days_clarification_requested), 0) AS clarification, COALESCE(SUM(days_approved), 0) AS approved, `
-	if rq.dialect == models.Postgres {
-		sel += `percentile_cont(0.5) WITHIN GROUP (ORDER BY sla_elapsed) AS median,
-			percentile_cont(0.9) WITHIN GROUP (ORDER BY sla_elapsed) AS p90`
-	} else {
-		sel += "group_concat(" + bucketExpr + ") AS buckets"
+// finished makes one pass over the requests finished in [f, t), keyed by
+// the agency column by (owner_agency or requesting_agency), or by "" when by
+// is empty. It walks the pairs of owner and requesting agencies in key
+// order and reads each pair's range of requests_finished, so that nothing
+// is sorted and only the window is read. withPercentiles asks PostgreSQL
+// for the percentiles of an ungrouped pass.
+func (rq *reportQuery) finished(f, t time.Time, by string, withPercentiles bool) ([]finishedRow, error) {
+	w := (&where{}).add("owner_agency = o.code AND requesting_agency = q.code").
+		cond(isFinished, rq.now).add("closed_at >= ? AND closed_at < ?", f, t)
+	if rq.agency != "" {
+		w.add("owner_agency = ? OR requesting_agency = ?", rq.agency, rq.agency)
 	}
-	var out finishedTotals
-	err := rq.db.Raw("SELECT "+sel+" FROM "+rq.from(indexFinished)+" WHERE "+w.String(), w.args...).Scan(&out).Error
-	return out, err
+	met, _ := closedByDue.where(rq.now)
+	sel := "COUNT(*) AS n, COALESCE(SUM(CASE WHEN " + met + ` THEN 1 ELSE 0 END), 0) AS met,
+		COALESCE(SUM(days_submitted), 0) AS submitted, COALESCE(SUM(days_clarification_requested), 0) AS clarification,
+		COALESCE(SUM(days_approved), 0) AS approved`
+	switch {
+	case rq.dialect == models.SQLite:
+		sel += ", group_concat(" + elapsedNanodays + ") AS elapsed"
+	case withPercentiles && by == "":
+		sel += `, percentile_cont(0.5) WITHIN GROUP (ORDER BY sla_elapsed) AS median,
+			percentile_cont(0.9) WITHIN GROUP (ORDER BY sla_elapsed) AS p90`
+	}
+	// The outer agency is the one grouped by.
+	key, agencies, group := "''", "agencies o CROSS JOIN agencies q", ""
+	switch by {
+	case ByOwnerAgency:
+		key, group = "o.code", " GROUP BY o.code"
+	case ByRequestingAgency:
+		key, agencies, group = "q.code", "agencies q CROSS JOIN agencies o", " GROUP BY q.code"
+	}
+	var rows []finishedRow
+	err := rq.db.Raw("SELECT "+key+" AS key, "+sel+" FROM "+agencies+" CROSS JOIN "+rq.from(indexFinished)+
+		" WHERE "+w.String()+group, w.args...).Scan(&rows).Error
+	return rows, err
+}
+
+// finishedTotals sums finished rows.
+func finishedTotals(rows []finishedRow) finishedRow {
+	var t finishedRow
+	var elapsed []string
+	for _, r := range rows {
+		t.N += r.N
+		t.Met += r.Met
+		t.Submitted += r.Submitted
+		t.Clarification += r.Clarification
+		t.Approved += r.Approved
+		if r.Elapsed != nil && *r.Elapsed != "" {
+			elapsed = append(elapsed, *r.Elapsed)
+		}
+		t.Median, t.P90 = r.Median, r.P90
+	}
+	joined := strings.Join(elapsed, ",")
+	t.Elapsed = &joined
+	return t
 }
 
 // timeInState averages the working days spent in each open state.
-func (f finishedTotals) timeInState() map[string]float64 {
+func (f finishedRow) timeInState() map[string]float64 {
 	out := map[string]float64{}
 	for state, sum := range map[workflow.State]float64{
 		workflow.Submitted: f.Submitted, workflow.ClarificationRequested: f.Clarification, workflow.Approved: f.Approved,
@@ -166,138 +189,125 @@ func (f finishedTotals) timeInState() map[string]float64 {
 }
 
 // percentiles returns the median and 90th percentile of elapsed working
-// days of the requests finished in [from, to), with linear interpolation
-// between the closest ranks (the median of 2 and 4 is 3). On SQLite, the
-// histogram of fin locates the buckets holding the ranks, and only their
-// values are read.
-func (rq *reportQuery) percentiles(from, to time.Time, fin finishedTotals) (Percentiles, error) {
+// days of fin, the requests finished in [from, to), with linear
+// interpolation between the closest ranks (the median of 2 and 4 is 3).
+func (rq *reportQuery) percentiles(from, to time.Time, fin finishedRow) (Percentiles, error) {
 	if fin.N == 0 {
 		return Percentiles{}, nil
 	}
 	if rq.dialect == models.Postgres {
 		if fin.Median == nil || fin.P90 == nil {
-			return Percentiles{}, fmt.Errorf("no percentiles over %d requests", fin.N)
+			rows, err := rq.finished(from, to, "", true)
+			if err != nil || len(rows) != 1 || rows[0].Median == nil || rows[0].P90 == nil {
+				return Percentiles{}, fmt.Errorf("no percentiles over %d requests: %v", fin.N, err)
+			}
+			fin.Median, fin.P90 = rows[0].Median, rows[0].P90
 		}
 		return Percentiles{Median: ptrF(round3(*fin.Median)), P90: ptrF(round3(*fin.P90))}, nil
 	}
-	h, err := parseHistogram(fin.Buckets, fin.N)
+	values, err := parseElapsed(fin.Elapsed, fin.N)
 	if err != nil {
 		return Percentiles{}, err
 	}
-	ranks := []int{}
-	for _, q := range []float64{0.5, 0.9} {
-		lo := int(math.Floor(q * float64(fin.N-1)))
-		ranks = append(ranks, lo, min(lo+1, fin.N-1))
-	}
-	values, err := rq.bucketValues(from, to, h.bucketsOf(ranks))
-	if err != nil {
-		return Percentiles{}, err
-	}
-	at := func(q float64) (*float64, error) {
-		pos := q * float64(fin.N-1)
-		lo := int(math.Floor(pos))
-		v, err := h.value(values, lo)
-		if err != nil {
-			return nil, err
+	med, p90 := quantile(values, 0.5), quantile(values, 0.9)
+	if nearBoundary(med) || nearBoundary(p90) {
+		// Values read to a billionth of a day move a figure rounded to three
+		// decimals only when it lies within a hair of a rounding boundary;
+		// then read the exact values.
+		if values, err = rq.exactElapsed(from, to); err != nil {
+			return Percentiles{}, err
 		}
-		if frac := pos - float64(lo); frac > 0 && lo+1 < fin.N {
-			w, err := h.value(values, lo+1)
-			if err != nil {
-				return nil, err
-			}
-			v += (w - v) * frac
+		if len(values) != fin.N {
+			return Percentiles{}, fmt.Errorf("%d elapsed values of %d: the window changed while reading", len(values), fin.N)
 		}
-		return ptrF(round3(v)), nil
+		med, p90 = quantile(values, 0.5), quantile(values, 0.9)
 	}
-	med, err := at(0.5)
-	if err != nil {
-		return Percentiles{}, err
-	}
-	p90, err := at(0.9)
-	return Percentiles{Median: med, P90: p90}, err
+	return Percentiles{Median: ptrF(round3(med)), P90: ptrF(round3(p90))}, nil
 }
 
 func ptrF(v float64) *float64 { return &v }
 
-// histogram counts elapsed values per bucket, buckets ascending.
-type histogram struct {
-	buckets []int64
-	starts  []int // rank of the first value of each bucket
+// quantile returns the q-quantile of values, reordering them.
+func quantile(values []float64, q float64) float64 {
+	pos := q * float64(len(values)-1)
+	lo := int(math.Floor(pos))
+	v := rank(values, lo)
+	if frac := pos - float64(lo); frac > 0 && lo+1 < len(values) {
+		v += (slices.Min(values[lo+1:]) - v) * frac
+	}
+	return v
 }
 
-func parseHistogram(s *string, n int) (histogram, error) {
+// rank returns the k-th smallest of values (from 0), reordering them so
+// that none before k is greater and none after it smaller; it takes linear
+// time where sorting would not.
+func rank(values []float64, k int) float64 {
+	lo, hi := 0, len(values)-1
+	for lo < hi {
+		p := values[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for values[i] < p {
+				i++
+			}
+			for values[j] > p {
+				j--
+			}
+			if i <= j {
+				values[i], values[j] = values[j], values[i]
+				i, j = i+1, j-1
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return values[k]
+		}
+	}
+	return values[k]
+}
+
+// nearBoundary reports whether v is so close to a boundary of rounding to
+// three decimals that a value read to a billionth could round the other
+// way.
+func nearBoundary(v float64) bool {
+	x := v * 1000
+	return math.Abs(x-math.Floor(x)-0.5) < 1e-5
+}
+
+func parseElapsed(s *string, n int) ([]float64, error) {
 	if s == nil {
-		return histogram{}, fmt.Errorf("no histogram over %d requests", n)
+		return nil, fmt.Errorf("no elapsed values of %d", n)
 	}
-	counts := map[int64]int{}
+	values := make([]float64, 0, n)
 	for f := range strings.SplitSeq(*s, ",") {
-		b, err := strconv.ParseInt(f, 10, 64)
+		v, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return histogram{}, fmt.Errorf("histogram: %w", err)
+			return nil, fmt.Errorf("elapsed values: %w", err)
 		}
-		counts[b]++
+		values = append(values, float64(v)/1e9)
 	}
-	var h histogram
-	for b := range counts {
-		h.buckets = append(h.buckets, b)
+	if len(values) != n {
+		return nil, fmt.Errorf("%d elapsed values of %d", len(values), n)
 	}
-	slices.Sort(h.buckets)
-	seen := 0
-	for _, b := range h.buckets {
-		h.starts = append(h.starts, seen)
-		seen += counts[b]
-	}
-	if seen != n {
-		return histogram{}, fmt.Errorf("histogram holds %d values of %d", seen, n)
-	}
-	return h, nil
+	return values, nil
 }
 
-// bucketOf returns the index of the bucket holding rank k.
-func (h histogram) bucketOf(k int) int {
-	return sort.Search(len(h.starts), func(i int) bool { return h.starts[i] > k }) - 1
-}
-
-func (h histogram) bucketsOf(ranks []int) []int64 {
-	var out []int64
-	for _, k := range ranks {
-		if b := h.buckets[h.bucketOf(k)]; !slices.Contains(out, b) {
-			out = append(out, b)
-		}
+// exactElapsed reads the elapsed values of the requests finished in
+// [from, to).
+func (rq *reportQuery) exactElapsed(from, to time.Time) ([]float64, error) {
+	w := (&where{}).cond(isFinished, rq.now).add("closed_at >= ? AND closed_at < ?", from, to)
+	if rq.agency != "" {
+		w.add("owner_agency = ? OR requesting_agency = ?", rq.agency, rq.agency)
 	}
-	return out
-}
-
-// value returns the value of rank k from the sorted values of its bucket.
-func (h histogram) value(values map[int64][]float64, k int) (float64, error) {
-	i := h.bucketOf(k)
-	vs := values[h.buckets[i]]
-	if j := k - h.starts[i]; j < len(vs) {
-		return vs[j], nil
-	}
-	return 0, fmt.Errorf("rank %d: bucket %d changed while reading", k, h.buckets[i])
-}
-
-// bucketValues reads the elapsed values of the given buckets, each sorted.
-func (rq *reportQuery) bucketValues(from, to time.Time, buckets []int64) (map[int64][]float64, error) {
-	w := rq.scoped("closed_at", from, to, isFinished).add(bucketExpr+" IN ?", buckets)
-	var rows []struct {
-		B int64
-		V float64
-	}
-	err := rq.db.Raw("SELECT "+bucketExpr+" AS b, sla_elapsed AS v FROM "+rq.from(indexFinished)+" WHERE "+w.String(), w.args...).
-		Scan(&rows).Error
-	if err != nil {
+	var values []float64
+	if err := rq.db.Raw("SELECT sla_elapsed FROM requests WHERE "+w.String(), w.args...).Scan(&values).Error; err != nil {
 		return nil, err
 	}
-	out := map[int64][]float64{}
-	for _, r := range rows {
-		out[r.B] = append(out[r.B], r.V)
-	}
-	for _, vs := range out {
-		slices.Sort(vs)
-	}
-	return out, nil
+	return values, nil
 }
 
 // open counts the requests open now, and those at risk or breached.

@@ -38,20 +38,27 @@ func (c *fxTimedCPU) report(b *testing.B) {
 	b.ReportMetric(c.total.Seconds()/float64(b.N), "cpu-s/op")
 }
 
-// fxBenchKeeper opens (or creates) the SQLite file at path, migrates it,
+// fxBenchKeeper opens (or creates) the database at path, migrates it,
 // loads the Singapore calendar and returns a Keeper over it.
-func fxBenchKeeper(b testing.TB, path string) (*models.DB, *sla.Keeper) {
-	b.Helper()
+func fxBenchKeeper(tb testing.TB, path string) (*models.DB, *sla.Keeper) {
+	tb.Helper()
 	db, err := models.Open(path)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := db.Migrate(context.Background(), nil); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return fxBenchKeeperOver(tb, db)
+}
+
+// fxBenchKeeperOver loads the Singapore calendar of db and returns a Keeper
+// over it.
+func fxBenchKeeperOver(tb testing.TB, db *models.DB) (*models.DB, *sla.Keeper) {
+	tb.Helper()
 	hol := holidays.NewService(db, apptest.SGT, calendar.DefaultHours(), func() time.Time { return fxNow })
 	if err := hol.Load(context.Background()); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return db, sla.NewKeeper(hol, sla.DefaultSettings())
 }

@@ -127,7 +127,9 @@ func (rq *reportQuery) finished(f, t time.Time, by string, withPercentiles bool)
 	w := (&where{}).add("owner_agency = o.code AND requesting_agency = q.code").
 		cond(isFinished, rq.now).add("closed_at >= ? AND closed_at < ?", f, t)
 	if rq.agency != "" {
-		w.add("owner_agency = ? OR requesting_agency = ?", rq.agency, rq.agency)
+		// On the pair of agencies, so that only the pairs of the agency are
+		// read.
+		w.add("o.code = ? OR q.code = ?", rq.agency, rq.agency)
 	}
 	met, _ := closedByDue.where(rq.now)
 	sel := "COUNT(*) AS n, COALESCE(SUM(CASE WHEN " + met + ` THEN 1 ELSE 0 END), 0) AS met,

@@ -28,3 +28,14 @@ func TestQuantileAgreesWithSorting(t *testing.T) {
 		}
 	}
 }
+
+func TestNearBoundaryFlagsOnlyValuesAtAHalfThousandth(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want bool
+	}{{3, false}, {7.156, false}, {7.1565, true}, {7.15650000001, true}, {7.1566, false}, {0.0005, true}} {
+		if got := nearBoundary(tc.v); got != tc.want {
+			t.Errorf("nearBoundary(%v): got %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}

@@ -208,3 +208,53 @@ func fxCheckDirect(t *testing.T, q sla.Query, got *sla.Report, want fxDirect) {
 		t.Errorf("%s: got %v days submitted on average, want %v", name, got.TimeInState["submitted"], avg)
 	}
 }
+
+// A median halfway between two thousandths is where reading elapsed days
+// to a billionth could round the wrong way; the report must then give what
+// the exact values give.
+func TestReportPercentilesAtARoundingBoundaryAreExact(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		_, keeper := fxBenchKeeperOver(t, db)
+		fxSeedReportData(t, db, keeper, 2000)
+		q := fxQ("2024-01-01", "2025-01-01", "", "")
+		loc := keeper.Calendar().Location()
+		from, to := time.Date(2024, 1, 1, 0, 0, 0, 0, loc).UTC(), time.Date(2025, 1, 1, 0, 0, 0, 0, loc).UTC()
+		var ids []int64
+		if err := db.Gorm.Model(&models.Request{}).Where("state IN ? AND closed_at >= ? AND closed_at < ?", []string{"fulfilled", "rejected"}, from, to).
+			Order("id").Pluck("id", &ids).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) < 10 {
+			t.Fatalf("only %d finished requests in the window", len(ids))
+		}
+		if len(ids)%2 == 1 {
+			// An even count, so that the median is the mean of two values.
+			if err := db.Gorm.Model(&models.Request{}).Where("id = ?", ids[0]).Update("state", "withdrawn").Error; err != nil {
+				t.Fatal(err)
+			}
+			ids = ids[1:]
+		}
+		// Half at 0.333 and half at 0.334: the median is 0.3335 to an ulp.
+		for i, id := range ids {
+			v := 0.333
+			if i >= len(ids)/2 {
+				v = 0.334
+			}
+			if err := db.Gorm.Model(&models.Request{}).Where("id = ?", id).Update("sla_elapsed", v).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rs []models.Request
+		if err := db.Gorm.Order("id").Find(&rs).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := fxDirectReport(rs, from, to, fxNow, func(models.Request, time.Time) string { return "" }, "")
+		got, err := sla.NewReporter(db, keeper).Compute(context.Background(), q, fxNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Elapsed.Median == nil || *got.Elapsed.Median != fxDirectQuantile(want.finished, 0.5) {
+			t.Errorf("got median %s, want %v", fxFmtF(got.Elapsed.Median), fxDirectQuantile(want.finished, 0.5))
+		}
+	})
+}

@@ -91,11 +91,10 @@ func TestReportQueriesReadOnlyTheirIndexes(t *testing.T) {
 		defer conn.Close()
 		if db.Dialect == models.Postgres {
 			// On a small table reading it (whole, or by a bitmap of
-			// another index) is cheapest; the plan must show the walk the
-			// report relies on at a million rows, where the planner picks
-			// it unprompted (EXPLAIN ANALYZE over the benchmark's data:
-			// Index Only Scan using requests_finished per pair of agencies,
-			// no heap fetch).
+			// another index) is cheapest; the plan must show the reads the
+			// report relies on at a million rows (there, EXPLAIN ANALYZE
+			// shows an Index Only Scan using requests_finished per pair of
+			// agencies, and no heap fetch).
 			for _, set := range []string{"SET enable_seqscan = off", "SET enable_bitmapscan = off"} {
 				if _, err := conn.ExecContext(context.Background(), set); err != nil {
 					t.Fatal(err)

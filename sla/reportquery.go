@@ -124,13 +124,7 @@ type finishedRow struct {
 // is sorted and only the window is read. withPercentiles asks PostgreSQL
 // for the percentiles of an ungrouped pass.
 func (rq *reportQuery) finished(f, t time.Time, by string, withPercentiles bool) ([]finishedRow, error) {
-	w := (&where{}).add("owner_agency = o.code AND requesting_agency = q.code").
-		cond(isFinished, rq.now).add("closed_at >= ? AND closed_at < ?", f, t)
-	if rq.agency != "" {
-		// On the pair of agencies, so that only the pairs of the agency are
-		// read.
-		w.add("o.code = ? OR q.code = ?", rq.agency, rq.agency)
-	}
+	w := (&where{}).cond(isFinished, rq.now).add("closed_at >= ? AND closed_at < ?", f, t)
 	met, _ := closedByDue.where(rq.now)
 	sel := "COUNT(*) AS n, COALESCE(SUM(CASE WHEN " + met + ` THEN 1 ELSE 0 END), 0) AS met,
 		COALESCE(SUM(days_submitted), 0) AS submitted, COALESCE(SUM(days_clarification_requested), 0) AS clarification,
@@ -150,10 +144,35 @@ func (rq *reportQuery) finished(f, t time.Time, by string, withPercentiles bool)
 	case ByRequestingAgency:
 		key, agencies, group = "q.code", "agencies q CROSS JOIN agencies o", " GROUP BY q.code"
 	}
+	from, args := rq.pairWalk(agencies, indexFinished,
+		"closed_at, sla_due_at, sla_elapsed, days_submitted, days_clarification_requested, days_approved", w)
 	var rows []finishedRow
-	err := rq.db.Raw("SELECT "+key+" AS key, "+sel+" FROM "+agencies+" CROSS JOIN "+rq.from(indexFinished)+
-		" WHERE "+w.String()+group, w.args...).Scan(&rows).Error
+	err := rq.db.Raw("SELECT "+key+" AS key, "+sel+" FROM "+from+group, args...).Scan(&rows).Error
 	return rows, err
+}
+
+// pairWalk returns the FROM and WHERE clauses of a statement that reads,
+// for each pair of owner (o) and requesting (q) agency in the order of
+// agencies, the pair's range of index under w, giving columns; the agency
+// scope, if any, narrows the pairs read.
+func (rq *reportQuery) pairWalk(agencies, index, columns string, w *where) (string, []any) {
+	pair := "owner_agency = o.code AND requesting_agency = q.code AND " + w.String()
+	args := append([]any(nil), w.args...)
+	var sql, and string
+	if rq.dialect == models.Postgres {
+		// A LATERAL subquery that cannot be flattened (OFFSET 0) holds the
+		// planner to one range per pair. Left to choose, it hash-joins a
+		// scan of requests, as it takes agencies for a table of hundreds
+		// of rows: one too small for autovacuum ever to analyse.
+		sql, and = agencies+" CROSS JOIN LATERAL (SELECT "+columns+" FROM requests WHERE "+pair+" OFFSET 0) r", " WHERE "
+	} else {
+		sql, and = agencies+" CROSS JOIN "+rq.from(index)+" WHERE "+pair, " AND "
+	}
+	if rq.agency != "" {
+		sql += and + "(o.code = ? OR q.code = ?)"
+		args = append(args, rq.agency, rq.agency)
+	}
+	return sql, args
 }
 
 // finishedTotals sums finished rows.
@@ -319,16 +338,15 @@ func (rq *reportQuery) exactElapsed(from, to time.Time) ([]float64, error) {
 // finished does, so that the index alone answers.
 func (rq *reportQuery) open() (Open, error) {
 	w := (&where{}).cond(isOpen, rq.now)
-	table := rq.from(indexOpen)
+	from, args := rq.from(indexOpen)+" WHERE "+w.String(), w.args
 	if rq.agency != "" {
-		table = "agencies o CROSS JOIN agencies q CROSS JOIN " + table
-		w.add("owner_agency = o.code AND requesting_agency = q.code").add("o.code = ? OR q.code = ?", rq.agency, rq.agency)
+		from, args = rq.pairWalk("agencies o CROSS JOIN agencies q", indexOpen, "sla_due_at, sla_warn_at", w)
 	}
 	late, lateArgs := overdue.where(rq.now)
 	risky, riskyArgs := warned.where(rq.now)
 	sql := "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN " + late + " THEN 1 ELSE 0 END), 0) AS breached, " +
-		"COALESCE(SUM(CASE WHEN " + risky + " THEN 1 ELSE 0 END), 0) AS at_risk FROM " + table + " WHERE " + w.String()
+		"COALESCE(SUM(CASE WHEN " + risky + " THEN 1 ELSE 0 END), 0) AS at_risk FROM " + from
 	var out Open
-	err := rq.db.Raw(sql, append(append(lateArgs, riskyArgs...), w.args...)...).Scan(&out).Error
+	err := rq.db.Raw(sql, append(append(lateArgs, riskyArgs...), args...)...).Scan(&out).Error
 	return out, err
 }

@@ -30,6 +30,13 @@ type reportQuery struct {
 	dialect models.Dialect
 	agency  string
 	now     time.Time
+	zone    string // on PostgreSQL, the zone whose months ByMonth groups by
+}
+
+// month names, on PostgreSQL, the month of the instant column in rq.zone,
+// as YYYY-MM.
+func (rq *reportQuery) month(column string) string {
+	return "to_char(" + column + " AT TIME ZONE '" + rq.zone + "', 'YYYY-MM')"
 }
 
 // from names the table read through index. SQLite is held to it, so that a
@@ -92,7 +99,10 @@ func (rq *reportQuery) counts(sql string, args []any) (map[string]int, error) {
 func (rq *reportQuery) missed(f, t time.Time, by string) (map[string]int, error) {
 	w := rq.scoped("sla_due_at", f, t, missedAtDue)
 	key, group := "''", ""
-	if by != "" {
+	switch by {
+	case ByMonth:
+		key, group = rq.month("sla_due_at"), " GROUP BY 1"
+	case ByOwnerAgency, ByRequestingAgency:
 		key, group = by, " GROUP BY "+by
 	}
 	return rq.counts("SELECT "+key+" AS key, COUNT(*) AS n FROM "+rq.from(indexDue)+" WHERE "+w.String()+group, w.args)
@@ -143,6 +153,8 @@ func (rq *reportQuery) finished(f, t time.Time, by string, withPercentiles bool)
 		key, group = "o.code", " GROUP BY o.code"
 	case ByRequestingAgency:
 		key, agencies, group = "q.code", "agencies q CROSS JOIN agencies o", " GROUP BY q.code"
+	case ByMonth:
+		key, group = rq.month("closed_at"), " GROUP BY 1"
 	}
 	from, args := rq.pairWalk(agencies, indexFinished,
 		"closed_at, sla_due_at, sla_elapsed, days_submitted, days_clarification_requested, days_approved", w)

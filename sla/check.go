@@ -89,7 +89,7 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	var res Result
 	var open int64
-	if err := c.db.Conn(ctx).Model(&models.Request{}).Where("state IN ?", OpenStates).Count(&open).Error; err != nil {
+	if err := c.db.Conn(ctx).Model(&models.Request{}).Where(isOpen.sql).Count(&open).Error; err != nil {
 		return res, fmt.Errorf("sla check: count open: %w", err)
 	}
 	res.Checked = int(open)
@@ -155,7 +155,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 	for {
 		var ids []int64
 		err := c.db.Conn(ctx).Model(&models.Request{}).
-			Where("state IN ? AND "+instant+" <= ? AND "+mark+" IS NULL", OpenStates, now).
+			Where(passed(instant).sql+" AND "+mark+" IS NULL", now).
 			Limit(c.batch).Pluck("id", &ids).Error
 		if err != nil {
 			return atRisk, breached, fmt.Errorf("sla check: find requests past %s: %w", instant, err)
@@ -168,8 +168,8 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 			var rows []flagged
 			// The guard on mark makes the claim exclusive: of two checkers
 			// only one sees each row come back.
-			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND state IN ? RETURNING id, sla_at_risk_flagged_at"
-			if err := tx.Raw(q, append(args, ids, OpenStates)...).Scan(&rows).Error; err != nil {
+			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND " + isOpen.sql + " RETURNING id, sla_at_risk_flagged_at"
+			if err := tx.Raw(q, append(args, ids)...).Scan(&rows).Error; err != nil {
 				return err
 			}
 			var risky, late []flagged

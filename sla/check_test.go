@@ -467,10 +467,10 @@ func TestConcurrentChecksFlagEachRequestExactlyOnce(t *testing.T) {
 	}
 }
 
-// The list filter (SLAStatusScope) and the status each request shows
+// The list filter (StatusScope) and the status each request shows
 // (Keeper.Evaluate) agree for requests in every status, at several
 // instants, whatever zone the instant is expressed in.
-func TestSLAStatusScopeAgreesWithEvaluate(t *testing.T) {
+func TestStatusScopeAgreesWithEvaluate(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		e := fxNewEnv(t, db, fxNow)
 		e.fxImport(t, fxReportRecords)
@@ -507,9 +507,9 @@ func TestSLAStatusScopeAgreesWithEvaluate(t *testing.T) {
 						}
 					}
 					for _, st := range sla.Statuses {
-						scope, ok := models.SLAStatusScope(st, now)
+						scope, ok := sla.StatusScope(st, now)
 						if !ok {
-							t.Fatalf("SLAStatusScope(%q): unknown", st)
+							t.Fatalf("StatusScope(%q): unknown", st)
 						}
 						var ids []int64
 						if err := db.Gorm.Model(&models.Request{}).Scopes(scope).Order("id").Pluck("id", &ids).Error; err != nil {
@@ -526,8 +526,8 @@ func TestSLAStatusScopeAgreesWithEvaluate(t *testing.T) {
 				})
 			}
 		}
-		if _, ok := models.SLAStatusScope("late", fxNow); ok {
-			t.Errorf("SLAStatusScope(%q): got ok, want unknown", "late")
+		if _, ok := sla.StatusScope("late", fxNow); ok {
+			t.Errorf("StatusScope(%q): got ok, want unknown", "late")
 		}
 	})
 }

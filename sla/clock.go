@@ -9,6 +9,7 @@ import (
 
 	"datashare/calendar"
 	"datashare/models"
+	"datashare/workflow"
 )
 
 // Settings are the SLA targets in working days.
@@ -46,24 +47,14 @@ const (
 // Statuses lists every status.
 var Statuses = []string{NotStarted, OnTrack, AtRisk, Breached, Met, Missed, Excluded}
 
-// The states the clock cares about; they mirror package workflow's.
-const (
-	stateDraft         = "draft"
-	stateSubmitted     = "submitted"
-	stateClarification = "clarification_requested"
-	stateApproved      = "approved"
-	stateFulfilled     = "fulfilled"
-	stateRejected      = "rejected"
-	stateWithdrawn     = "withdrawn"
-)
-
-// OpenStates are the states in which a request is waiting on someone.
-var OpenStates = []string{stateSubmitted, stateClarification, stateApproved}
-
-func running(state string) bool { return state == stateSubmitted || state == stateApproved }
+func running(state string) bool {
+	s := workflow.State(state)
+	return s == workflow.Submitted || s == workflow.Approved
+}
 
 func terminal(state string) bool {
-	return state == stateFulfilled || state == stateRejected || state == stateWithdrawn
+	s := workflow.State(state)
+	return s == workflow.Fulfilled || s == workflow.Rejected || s == workflow.Withdrawn
 }
 
 // Calendars gives the working calendar in force.
@@ -102,18 +93,18 @@ func (k *Keeper) Stamp(r *models.Request, from, to string, at time.Time) {
 	if from != to {
 		if c.StateSince != nil && at.After(*c.StateSince) {
 			d := cal.WorkingDays(*c.StateSince, at)
-			switch from {
-			case stateSubmitted:
+			switch workflow.State(from) {
+			case workflow.Submitted:
 				c.DaysSubmitted += d
-			case stateClarification:
+			case workflow.ClarificationRequested:
 				c.DaysClarification += d
-			case stateApproved:
+			case workflow.Approved:
 				c.DaysApproved += d
 			}
 		}
 		c.StateSince = ptr(at)
 	}
-	if from == stateDraft && to == stateSubmitted && c.Target == nil {
+	if workflow.State(from) == workflow.Draft && workflow.State(to) == workflow.Submitted && c.Target == nil {
 		t := k.settings.Target
 		c.Target = &t
 		c.Elapsed = 0
@@ -132,7 +123,7 @@ func (k *Keeper) Stamp(r *models.Request, from, to string, at time.Time) {
 			c.Elapsed += cal.WorkingDays(*c.RunningSince, at)
 		}
 		c.RunningSince = nil
-		if to == stateClarification {
+		if workflow.State(to) == workflow.ClarificationRequested {
 			// While paused the due instant is unknown; one already passed
 			// stays, so a missed outcome is never undone.
 			if c.DueAt != nil && c.DueAt.After(at) {
@@ -207,15 +198,12 @@ type View struct {
 	Paused    bool
 }
 
-// Evaluate returns the SLA of r at now.
+// Evaluate returns the SLA of r at now; the status follows statusRules, the
+// same rule StatusScope gives as SQL.
 func (k *Keeper) Evaluate(r *models.Request, now time.Time) View {
 	c := r.SLA
-	v := View{Target: k.settings.Target}
+	v := View{Target: k.settings.Target, Status: statusOf(r, now)}
 	if c.Target == nil {
-		v.Status = NotStarted
-		if r.State == stateWithdrawn {
-			v.Status = Excluded
-		}
 		v.Remaining = v.Target
 		return v
 	}
@@ -227,32 +215,10 @@ func (k *Keeper) Evaluate(r *models.Request, now time.Time) View {
 	}
 	v.Remaining = max(0, v.Target-v.Elapsed)
 	v.DueAt = c.DueAt
-	v.Paused = r.State == stateClarification
+	v.Paused = workflow.State(r.State) == workflow.ClarificationRequested
 	if v.DueAt == nil {
 		// Paused before the due instant: were the clock to resume now.
 		v.DueAt = ptr(cal.Due(now, v.Remaining))
-	}
-	switch {
-	case terminal(r.State):
-		closed := now
-		if r.ClosedAt != nil {
-			closed = *r.ClosedAt
-		}
-		onTime := c.DueAt == nil || !closed.After(*c.DueAt)
-		switch {
-		case r.State == stateWithdrawn && onTime:
-			v.Status = Excluded
-		case onTime:
-			v.Status = Met
-		default:
-			v.Status = Missed
-		}
-	case c.DueAt != nil && !now.Before(*c.DueAt):
-		v.Status = Breached
-	case c.WarnAt != nil && !now.Before(*c.WarnAt):
-		v.Status = AtRisk
-	default:
-		v.Status = OnTrack
 	}
 	return v
 }
@@ -276,7 +242,7 @@ func (p *Reprojector) Run(ctx context.Context, now time.Time) error {
 	return p.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		var rs []models.Request
 		err := tx.Where("sla_running_since IS NOT NULL AND state IN ? AND (sla_due_at > ? OR sla_warn_at > ?)",
-			[]string{stateSubmitted, stateApproved}, now, now).Find(&rs).Error
+			[]workflow.State{workflow.Submitted, workflow.Approved}, now, now).Find(&rs).Error
 		if err != nil {
 			return fmt.Errorf("find open requests: %w", err)
 		}

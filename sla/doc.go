@@ -5,5 +5,7 @@
 //
 // The clock is kept in columns of the request (models.SLAClock) updated in
 // the same transaction as each transition, so the check and the report are
-// indexed queries, never replays of histories.
+// indexed queries, never replays of histories. The status rule, the
+// compliance outcomes and the check's conditions are written once, in
+// status.go, and read both as SQL and in Go.
 package sla

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	"datashare/calendar"
 	"datashare/errs"
@@ -136,14 +135,31 @@ func (r *Reporter) start(d calendar.Date) time.Time {
 
 // Compute returns the report of q as of now. The caller has authorised the
 // agency scope (see Authorize). It reads only stored columns, so it does
-// not depend on whether the scheduled check has run.
+// not depend on whether the scheduled check has run, and only the report's
+// indexes (see reportQuery).
 func (r *Reporter) Compute(ctx context.Context, q Query, now time.Time) (*Report, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	now = now.UTC()
+	rep := r.newReport(q, now.UTC())
 	from, to := r.start(q.From), r.start(q.To)
-	db := r.db.Conn(ctx)
+	rq := &reportQuery{db: r.db.Conn(ctx), dialect: r.db.Dialect, agency: q.Agency, now: now.UTC()}
+	fin, err := r.outcomes(rq, rep, q, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	rep.Finished = fin.N
+	rep.TimeInState = fin.timeInState()
+	if rep.Elapsed, err = rq.percentiles(from, to, fin); err != nil {
+		return nil, fmt.Errorf("report: elapsed working days: %w", err)
+	}
+	if rep.Open, err = rq.open(); err != nil {
+		return nil, fmt.Errorf("report: open requests: %w", err)
+	}
+	return rep, nil
+}
+
+func (r *Reporter) newReport(q Query, now time.Time) *Report {
 	rep := &Report{
 		From: q.From.String(), To: q.To.String(), TargetWorkingDays: r.keeper.Settings().Target,
 		TimeInState: map[string]float64{}, Groups: []Group{}, GeneratedAt: now,
@@ -154,220 +170,109 @@ func (r *Reporter) Compute(ctx context.Context, q Query, now time.Time) (*Report
 	if q.GroupBy != "" {
 		rep.GroupBy = &q.GroupBy
 	}
-	scope := func(tx *gorm.DB) *gorm.DB {
-		if q.Agency != "" {
-			return tx.Where("(owner_agency = ? OR requesting_agency = ?)", q.Agency, q.Agency)
-		}
-		return tx
-	}
+	return rep
+}
 
-	type count struct {
-		Key string
-		N   int
+// outcomes fills in the met and missed counts of rep, in total and by the
+// grouping of q, and returns the totals of the requests finished in the
+// window.
+func (r *Reporter) outcomes(rq *reportQuery, rep *Report, q Query, from, to time.Time) (finishedRow, error) {
+	if q.GroupBy == ByMonth {
+		return r.outcomesByMonth(rq, rep, q, from, to)
 	}
-	counts := func(f, t time.Time, key string) (map[string]int, map[string]int, error) {
-		sel := "'' AS key, COUNT(*) AS n"
-		if key != "" {
-			sel = key + " AS key, COUNT(*) AS n"
-		}
-		var met, missed []count
-		mq := scope(db.Model(&models.Request{})).
-			Where("closed_at >= ? AND closed_at < ? AND state IN ? AND closed_at <= sla_due_at", f, t, []string{stateFulfilled, stateRejected})
-		xq := scope(db.Model(&models.Request{})).
-			Where("sla_due_at >= ? AND sla_due_at < ? AND sla_due_at <= ? AND (closed_at IS NULL OR closed_at > sla_due_at)", f, t, now)
-		if key != "" {
-			mq, xq = mq.Group(key), xq.Group(key)
-		}
-		if err := mq.Select(sel).Scan(&met).Error; err != nil {
-			return nil, nil, err
-		}
-		if err := xq.Select(sel).Scan(&missed).Error; err != nil {
-			return nil, nil, err
-		}
-		a, b := map[string]int{}, map[string]int{}
-		for _, c := range met {
-			a[c.Key] += c.N
-		}
-		for _, c := range missed {
-			b[c.Key] += c.N
-		}
-		return a, b, nil
+	rows, err := rq.finished(from, to, q.GroupBy, true)
+	if err != nil {
+		return finishedRow{}, err
 	}
-
-	switch q.GroupBy {
-	case ByMonth:
-		loc := r.keeper.Calendar().Location()
-		for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
-			f, t := latest(m.UTC(), from), m.AddDate(0, 1, 0).UTC()
-			if t.After(to) {
-				t = to
+	missed, err := rq.missed(from, to, q.GroupBy)
+	if err != nil {
+		return finishedRow{}, err
+	}
+	met := map[string]int{}
+	for _, row := range rows {
+		met[row.Key] += row.Met
+	}
+	keys := map[string]bool{}
+	for k, n := range met {
+		keys[k] = n > 0
+		rep.Met += n
+	}
+	for k, n := range missed {
+		keys[k] = keys[k] || n > 0
+		rep.Missed += n
+	}
+	if q.GroupBy != "" {
+		for k, counted := range keys {
+			if counted {
+				rep.Groups = append(rep.Groups, Group{Key: k, Met: met[k], Missed: missed[k], ComplianceRate: rate(met[k], missed[k])})
 			}
-			met, missed, err := counts(f, t, "")
-			if err != nil {
-				return nil, fmt.Errorf("report by month: %w", err)
-			}
-			g := Group{Key: m.Format("2006-01"), Met: met[""], Missed: missed[""]}
-			g.ComplianceRate = rate(g.Met, g.Missed)
-			rep.Groups = append(rep.Groups, g)
-			rep.Met += g.Met
-			rep.Missed += g.Missed
 		}
-	default:
-		met, missed, err := counts(from, to, q.GroupBy)
-		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		keys := map[string]bool{}
-		for k, n := range met {
-			keys[k] = true
-			rep.Met += n
-		}
-		for k, n := range missed {
-			keys[k] = true
-			rep.Missed += n
-		}
-		if q.GroupBy != "" {
-			for k := range keys {
-				g := Group{Key: k, Met: met[k], Missed: missed[k]}
-				g.ComplianceRate = rate(g.Met, g.Missed)
-				rep.Groups = append(rep.Groups, g)
-			}
-			sort.Slice(rep.Groups, func(i, j int) bool { return rep.Groups[i].Key < rep.Groups[j].Key })
-		}
+		sort.Slice(rep.Groups, func(i, j int) bool { return rep.Groups[i].Key < rep.Groups[j].Key })
 	}
 	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	return finishedTotals(rows), nil
+}
 
-	finished := func() *gorm.DB {
-		return scope(db.Model(&models.Request{})).
-			Where("closed_at >= ? AND closed_at < ? AND state IN ?", from, to, []string{stateFulfilled, stateRejected})
+// outcomesByMonth counts month by month, each month of the zone a range of
+// the report's indexes; PostgreSQL, which can name the month of an instant
+// in the zone and group without sorting, counts all months in one pass.
+func (r *Reporter) outcomesByMonth(rq *reportQuery, rep *Report, q Query, from, to time.Time) (finishedRow, error) {
+	loc := r.keeper.Calendar().Location()
+	if rq.dialect == models.Postgres && zoneName.MatchString(loc.String()) {
+		return r.outcomesByMonthAtOnce(rq, rep, q, from, to, loc)
 	}
-	var agg struct {
-		N             int
-		Submitted     *float64
-		Clarification *float64
-		Approved      *float64
-	}
-	if err := finished().Select("COUNT(*) AS n, AVG(days_submitted) AS submitted, AVG(days_clarification_requested) AS clarification, AVG(days_approved) AS approved").
-		Scan(&agg).Error; err != nil {
-		return nil, fmt.Errorf("report: time in state: %w", err)
-	}
-	rep.Finished = agg.N
-	for name, v := range map[string]*float64{stateSubmitted: agg.Submitted, stateClarification: agg.Clarification, stateApproved: agg.Approved} {
-		if v != nil {
-			rep.TimeInState[name] = round3(*v)
-		} else {
-			rep.TimeInState[name] = 0
+	var all []finishedRow
+	for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+		f, t := latest(m.UTC(), from), m.AddDate(0, 1, 0).UTC()
+		if t.After(to) {
+			t = to
 		}
-	}
-	if agg.N > 0 {
-		p := newPercentiler(r.db.Dialect, finished, agg.N)
-		med, err := p.at(0.5)
+		rows, err := rq.finished(f, t, "", false)
 		if err != nil {
-			return nil, fmt.Errorf("report: median: %w", err)
+			return finishedRow{}, fmt.Errorf("by month: %w", err)
 		}
-		p90, err := p.at(0.9)
+		missed, err := rq.missed(f, t, "")
 		if err != nil {
-			return nil, fmt.Errorf("report: p90: %w", err)
+			return finishedRow{}, fmt.Errorf("by month: %w", err)
 		}
-		rep.Elapsed = Percentiles{Median: &med, P90: &p90}
+		rep.addMonth(m, finishedTotals(rows).Met, missed[""])
+		all = append(all, rows...)
 	}
+	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	return finishedTotals(all), nil
+}
 
-	var open struct{ Total, AtRisk, Breached int }
-	if err := scope(db.Model(&models.Request{})).Where("state IN ?", OpenStates).
-		Select(`COUNT(*) AS total,
-			COALESCE(SUM(CASE WHEN sla_due_at IS NOT NULL AND sla_due_at <= ? THEN 1 ELSE 0 END), 0) AS breached,
-			COALESCE(SUM(CASE WHEN sla_warn_at IS NOT NULL AND sla_warn_at <= ? AND (sla_due_at IS NULL OR sla_due_at > ?) THEN 1 ELSE 0 END), 0) AS at_risk`, now, now, now).
-		Scan(&open).Error; err != nil {
-		return nil, fmt.Errorf("report: open: %w", err)
+// zoneName matches the zone names safe to write into SQL.
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_/+-]*$`)
+
+func (r *Reporter) outcomesByMonthAtOnce(rq *reportQuery, rep *Report, q Query, from, to time.Time, loc *time.Location) (finishedRow, error) {
+	rq.zone = loc.String()
+	rows, err := rq.finished(from, to, ByMonth, false)
+	if err != nil {
+		return finishedRow{}, fmt.Errorf("by month: %w", err)
 	}
-	rep.Open = Open(open)
-	return rep, nil
+	missed, err := rq.missed(from, to, ByMonth)
+	if err != nil {
+		return finishedRow{}, fmt.Errorf("by month: %w", err)
+	}
+	met := map[string]int{}
+	for _, row := range rows {
+		met[row.Key] += row.Met
+	}
+	for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+		rep.addMonth(m, met[m.Format("2006-01")], missed[m.Format("2006-01")])
+	}
+	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	return finishedTotals(rows), nil
+}
+
+func (rep *Report) addMonth(m time.Time, met, missed int) {
+	rep.Groups = append(rep.Groups, Group{Key: m.Format("2006-01"), Met: met, Missed: missed, ComplianceRate: rate(met, missed)})
+	rep.Met += met
+	rep.Missed += missed
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
-
-// percentiler finds order statistics of sla_elapsed without sorting the
-// whole window: a histogram at 0.01-day resolution locates the bucket that
-// holds a rank, and only that bucket's values are read and sorted.
-type percentiler struct {
-	dialect models.Dialect
-	rows    func() *gorm.DB
-	n       int
-	buckets []bucket
-}
-
-type bucket struct {
-	B int64
-	N int
-}
-
-func newPercentiler(d models.Dialect, rows func() *gorm.DB, n int) *percentiler {
-	return &percentiler{dialect: d, rows: rows, n: n}
-}
-
-func (p *percentiler) bucketExpr() string {
-	if p.dialect == models.Postgres {
-		return "CAST(FLOOR(sla_elapsed * 100) AS BIGINT)"
-	}
-	return "CAST(sla_elapsed * 100 AS INTEGER)"
-}
-
-// ranks returns the k-th smallest value (0-based) and the one after it
-// (equal to the first when k is the last rank).
-func (p *percentiler) ranks(k int) (float64, float64, error) {
-	if p.buckets == nil {
-		expr := p.bucketExpr()
-		if err := p.rows().Select(expr + " AS b, COUNT(*) AS n").Group(expr).Order("b").Scan(&p.buckets).Error; err != nil {
-			return 0, 0, err
-		}
-	}
-	seen := 0
-	for i, b := range p.buckets {
-		if k >= seen+b.N {
-			seen += b.N
-			continue
-		}
-		var vals []float64
-		err := p.rows().Where(p.bucketExpr()+" = ?", b.B).Order("sla_elapsed").
-			Offset(k-seen).Limit(2).Pluck("sla_elapsed", &vals).Error
-		if err != nil {
-			return 0, 0, err
-		}
-		if len(vals) == 0 {
-			return 0, 0, fmt.Errorf("rank %d: bucket %d changed while reading", k, b.B)
-		}
-		if len(vals) == 2 {
-			return vals[0], vals[1], nil
-		}
-		if i+1 == len(p.buckets) {
-			return vals[0], vals[0], nil
-		}
-		// k is the last of its bucket: the next value opens the next one.
-		var next []float64
-		err = p.rows().Where(p.bucketExpr()+" = ?", p.buckets[i+1].B).Order("sla_elapsed").
-			Limit(1).Pluck("sla_elapsed", &next).Error
-		if err != nil || len(next) == 0 {
-			return 0, 0, fmt.Errorf("rank %d: next bucket: %v", k+1, err)
-		}
-		return vals[0], next[0], nil
-	}
-	return 0, 0, fmt.Errorf("rank %d of %d: out of range", k, p.n)
-}
-
-// at returns the q-quantile with linear interpolation between the closest
-// ranks (the usual definition: the median of 2 and 4 is 3).
-func (p *percentiler) at(q float64) (float64, error) {
-	pos := q * float64(p.n-1)
-	lo := int(math.Floor(pos))
-	v, w, err := p.ranks(lo)
-	if err != nil {
-		return 0, err
-	}
-	if frac := pos - float64(lo); frac > 0 && lo+1 < p.n {
-		v += (w - v) * frac
-	}
-	return round3(v), nil
-}
 
 // CSV renders the report as rows of key, met, missed, compliance_rate, with
 // a total row last.

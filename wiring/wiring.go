@@ -71,7 +71,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Keeper = sla.NewKeeper(a.Holidays, s.SLA)
 	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
 	a.Accounts = accounts.NewService(db, s.Now)
-	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper)
+	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Idempotency = idempotency.NewStore(db, s.Now)
 	var notify sla.Notifier
 	if !s.Quiet {

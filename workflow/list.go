@@ -179,7 +179,11 @@ func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
 	eq("owner_agency", f.OwnerAgency)
 	eq("requesting_agency", f.RequestingAgency)
 	if f.SLAStatus != "" {
-		scope, ok := models.SLAStatusScope(f.SLAStatus, f.Now)
+		var scope func(*gorm.DB) *gorm.DB
+		ok := false
+		if s.status != nil {
+			scope, ok = s.status(f.SLAStatus, f.Now)
+		}
 		if !ok {
 			return nil, errs.Field("sla_status", "unknown SLA status %q", f.SLAStatus)
 		}

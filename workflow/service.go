@@ -22,6 +22,18 @@ type Service struct {
 	now      func() time.Time
 	keeper   Timekeeper
 	notifier Notifier
+	status   StatusScope
+}
+
+// StatusScope narrows a query on requests to those whose SLA status at now
+// is status, or reports false for an unknown status. The SLA rule lives in
+// package sla (sla.StatusScope), which imports this one.
+type StatusScope func(status string, now time.Time) (func(*gorm.DB) *gorm.DB, bool)
+
+// WithStatusScope makes List filter by SLA status with f.
+func (s *Service) WithStatusScope(f StatusScope) *Service {
+	s.status = f
+	return s
 }
 
 // Timekeeper keeps the SLA clock of a request current. Stamp is called in

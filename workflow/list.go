@@ -3,12 +3,10 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"datashare/errs"
 	"datashare/models"
@@ -54,7 +52,7 @@ func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Req
 	if f.Limit < 1 || f.Limit > MaxPageSize {
 		return nil, nil, errs.Field("limit", "limit must be between 1 and %d", MaxPageSize)
 	}
-	q, err := s.listQuery(s.db.Conn(ctx), actor, f)
+	q, err := s.listQuery(s.db.Planned(ctx), actor, f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -153,7 +151,7 @@ func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error
 	for _, see := range visibility(actor) {
 		for _, sec := range sections(f) {
 			b := db.Session(&gorm.Session{NewDB: true}).Model(&models.Request{}).
-				Scopes(see, sec.where).Scopes(filters...).Order(sec.order).Clauses(pageLimit(f.Limit + 1))
+				Scopes(see, sec.where).Scopes(filters...).Order(sec.order).Limit(f.Limit + 1)
 			branches = append(branches, b)
 		}
 	}
@@ -166,18 +164,8 @@ func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error
 		order = "CASE WHEN listed.sla_due_at IS NULL THEN 1 ELSE 0 END, listed.sla_due_at, listed.id"
 	}
 	return db.Table("("+strings.Join(parts, " UNION ALL ")+") AS listed", branches...).
-		Joins("Requester").Order(order).Clauses(pageLimit(f.Limit + 1)), nil
+		Joins("Requester").Order(order).Limit(f.Limit + 1), nil
 }
-
-// pageLimit is a LIMIT written as a number rather than a parameter. The
-// driver prepares each statement once per connection, and after a few runs
-// PostgreSQL plans it once for all values; not knowing how few rows a page
-// needs, that plan was four times slower at 100,000 requests.
-type pageLimit int
-
-func (pageLimit) Name() string                   { return "LIMIT" }
-func (l pageLimit) Build(b clause.Builder)       { b.WriteString("LIMIT " + strconv.Itoa(int(l))) }
-func (l pageLimit) MergeClause(c *clause.Clause) { c.Name, c.Expression = "", l }
 
 // filters are the narrowing conditions f asks for, applied in every branch.
 func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {

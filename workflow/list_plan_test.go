@@ -213,12 +213,16 @@ func sqlitePlanProblems(t *testing.T, db *models.DB, sql string, vars []any) (st
 // rightly prefers that for a small agency's handful of rows).
 func postgresPlanProblems(t *testing.T, db *models.DB, sql string, vars []any, admin bool) (string, []string) {
 	t.Helper()
-	sqlDB, err := db.Gorm.DB()
+	sqlDB, err := db.Planned(context.Background()).DB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The plan for these values. (After a few runs of a prepared statement
-	// PostgreSQL may use one plan for all values instead; see pageLimit.)
+	// List reads through the pool that plans every statement with its
+	// values (models.DB.Planned), so EXPLAIN with the values shows its plan.
+	var mode string
+	if err := sqlDB.QueryRowContext(context.Background(), "SHOW plan_cache_mode").Scan(&mode); err != nil || mode != "force_custom_plan" {
+		t.Fatalf("plan_cache_mode of the list's pool: got %q (%v), want force_custom_plan", mode, err)
+	}
 	var raw string
 	if err := sqlDB.QueryRowContext(context.Background(), "EXPLAIN (FORMAT JSON) "+sql, vars...).Scan(&raw); err != nil {
 		t.Fatal(err)

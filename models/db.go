@@ -39,9 +39,6 @@ type DB struct {
 	// so that writers queue in the process instead of sleeping in SQLite's
 	// busy handler; on PostgreSQL it is Gorm.
 	writer *gorm.DB
-	// planned serves the reads whose best plan depends on their values
-	// (Planned); on SQLite it is Gorm.
-	planned *gorm.DB
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than an
@@ -62,18 +59,18 @@ func Open(dsn string) (*DB, error) {
 		TranslateError:         true,
 	}
 	if IsPostgres(dsn) {
-		g, err := openPostgres(dsn, cfg, 20)
+		g, err := gorm.Open(postgres.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := g.DB()
 		if err != nil {
 			return nil, err
 		}
-		planned, err := openPostgres(withCustomPlans(dsn), cfg, 8)
-		if err != nil {
-			if sqlDB, err := g.DB(); err == nil {
-				sqlDB.Close()
-			}
-			return nil, err
-		}
-		return &DB{Gorm: g, Dialect: Postgres, writer: g, planned: planned}, nil
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return &DB{Gorm: g, Dialect: Postgres, writer: g}, nil
 	}
 	if dsn == "" {
 		return nil, errors.New("open sqlite: empty database path")
@@ -119,53 +116,7 @@ func Open(dsn string) (*DB, error) {
 		}
 		return nil, err
 	}
-	return &DB{Gorm: readers, Dialect: SQLite, writer: writer, planned: readers}, nil
-}
-
-func openPostgres(dsn string, cfg *gorm.Config, conns int) (*gorm.DB, error) {
-	g, err := gorm.Open(postgres.Open(dsn), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	sqlDB, err := g.DB()
-	if err != nil {
-		return nil, err
-	}
-	sqlDB.SetMaxOpenConns(conns)
-	sqlDB.SetMaxIdleConns(conns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return g, nil
-}
-
-// withCustomPlans asks PostgreSQL to plan each statement with its values.
-// The driver prepares a statement once per connection, and after five runs
-// PostgreSQL would switch it to one plan for all values. For a list page
-// that plan walks the primary key newest first and filters on the agency:
-// fine while the agencies' requests are interleaved, but it reads every
-// newer request of the other agencies first (a list at 100,000 requests
-// slowed from 280 to 120 pages/s as one agency filed 35,000 drafts).
-func withCustomPlans(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn // Open reports the bad DSN on the main pool
-	}
-	q := u.Query()
-	if q.Get("plan_cache_mode") == "" {
-		q.Set("plan_cache_mode", "force_custom_plan")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
-
-// Planned returns the transaction carried by ctx, or a pool for reads
-// whose best plan depends on their values: on PostgreSQL its connections
-// plan every statement anew, which costs a fraction of a millisecond and
-// is only worth it where one plan does not fit all values.
-func (db *DB) Planned(ctx context.Context) *gorm.DB {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok {
-		return st.tx
-	}
-	return db.planned.WithContext(ctx)
+	return &DB{Gorm: readers, Dialect: SQLite, writer: writer}, nil
 }
 
 // Close closes the underlying connections.
@@ -173,9 +124,6 @@ func (db *DB) Close() error {
 	pools := []*gorm.DB{db.Gorm}
 	if db.writer != nil && db.writer != db.Gorm {
 		pools = append(pools, db.writer)
-	}
-	if db.planned != nil && db.planned != db.Gorm {
-		pools = append(pools, db.planned)
 	}
 	var errs []error
 	for _, g := range pools {

@@ -143,7 +143,7 @@ func TestListPlansAreOrderedIndexScans(t *testing.T) {
 				if db.Dialect == models.SQLite {
 					plan, problems = sqlitePlanProblems(t, db, sql, vars)
 				} else {
-					plan, problems = postgresPlanProblems(t, db, sql, vars, c.actor.Has(Admin))
+					plan, problems = postgresPlanProblems(t, db, sql, vars, c.actor.Has(Admin) || c.filter.SortByDue)
 				}
 				// PostgreSQL picks among the agency's indexes by cost; SQLite's
 				// choice is fixed by the query's shape.
@@ -211,20 +211,39 @@ func sqlitePlanProblems(t *testing.T, db *models.DB, sql string, vars []any) (st
 // requests; a branch of a user's list reads an index that starts with the
 // agency; and a branch sorts only rows the planner expects to be few (it
 // rightly prefers that for a small agency's handful of rows).
-func postgresPlanProblems(t *testing.T, db *models.DB, sql string, vars []any, admin bool) (string, []string) {
+//
+// anyIndex lifts the agency rule: an admin's list has no agency, and the
+// one plan for all values of a list sorted by due date may walk the
+// primary key for the undated tail (drafts and paused requests).
+func postgresPlanProblems(t *testing.T, db *models.DB, sql string, vars []any, anyIndex bool) (string, []string) {
 	t.Helper()
-	sqlDB, err := db.Planned(context.Background()).DB()
+	sqlDB, err := db.Gorm.DB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// List reads through the pool that plans every statement with its
-	// values (models.DB.Planned), so EXPLAIN with the values shows its plan.
-	var mode string
-	if err := sqlDB.QueryRowContext(context.Background(), "SHOW plan_cache_mode").Scan(&mode); err != nil || mode != "force_custom_plan" {
-		t.Fatalf("plan_cache_mode of the list's pool: got %q (%v), want force_custom_plan", mode, err)
+	// The driver prepares each statement, and after five runs PostgreSQL
+	// may switch to one plan for all values, chosen without them: read that
+	// plan, which a busy server runs, rather than the plan for these values.
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PREPARE list_plan AS "+sql); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "DEALLOCATE list_plan")
+	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "RESET plan_cache_mode")
+	literals := make([]string, len(vars))
+	for i, v := range vars {
+		literals[i] = pgLiteral(v)
 	}
 	var raw string
-	if err := sqlDB.QueryRowContext(context.Background(), "EXPLAIN (FORMAT JSON) "+sql, vars...).Scan(&raw); err != nil {
+	if err := conn.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) EXECUTE list_plan("+strings.Join(literals, ", ")+")").Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	var doc []struct {
@@ -254,7 +273,7 @@ func postgresPlanProblems(t *testing.T, db *models.DB, sql string, vars []any, a
 		}
 		if strings.HasPrefix(n.Type, "Bitmap Index") || strings.HasPrefix(n.Type, "Index") {
 			table, first := pgFirstColumn(t, db, n.Index)
-			if !admin && table == "requests" && first != "requesting_agency" && first != "owner_agency" {
+			if !anyIndex && table == "requests" && first != "requesting_agency" && first != "owner_agency" {
 				problems = append(problems, "a branch reads "+n.Index+", which does not start with the agency")
 			}
 		}
@@ -264,6 +283,18 @@ func postgresPlanProblems(t *testing.T, db *models.DB, sql string, vars []any, a
 	}
 	walk(doc[0].Plan, 0, 0)
 	return b.String(), problems
+}
+
+// pgLiteral writes a value of a list query as an SQL literal.
+func pgLiteral(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case time.Time:
+		return "'" + v.UTC().Format(time.RFC3339Nano) + "'"
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 // pgFirstColumn names the table of a PostgreSQL index and its first column.

@@ -108,8 +108,8 @@ func visibility(actor Actor) []way {
 // newest first, filtering on the agency: that reads every newer request of
 // the other agencies first (at 100,000 requests a list fell from 280 to
 // 120 pages/s over three rounds as the agencies filed drafts). As a range,
-// only the agency's index
-// gives the order, and it is read from the page's first row.
+// only the agency's index gives the order, and it is read from the page's
+// first row.
 func (w way) where(sec section) func(*gorm.DB) *gorm.DB {
 	return func(q *gorm.DB) *gorm.DB {
 		switch {

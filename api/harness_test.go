@@ -133,7 +133,7 @@ func newEnvWithClock(tb testing.TB, db *models.DB, clock func() time.Time) *env 
 func mustDeps(tb testing.TB, db *models.DB, clock func() time.Time, log *slog.Logger) (api.Deps, *apptest.App) {
 	tb.Helper()
 	a := apptest.Wire(tb, db, apptest.Options{Now: clock, Notify: true, Log: log})
-	return a.API(log, clock), a
+	return a.API(), a
 }
 
 // resp is a response whose body has been read and checked against the

@@ -58,12 +58,15 @@ type App struct {
 	Reporter      *sla.Reporter
 	Importer      *imports.Importer
 	Notifications *notifications.Service
+
+	now func() time.Time
+	log *slog.Logger
 }
 
 // Wire builds the services over an open, migrated database and loads the
 // working calendar.
 func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
-	a := &App{DB: db, Location: s.Location}
+	a := &App{DB: db, Location: s.Location, now: s.Now, log: s.Log}
 	a.Holidays = holidays.NewService(db, s.Location, s.Hours, s.Now)
 	if err := a.Holidays.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load the calendar: %w", err)
@@ -96,10 +99,10 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	return a, nil
 }
 
-// API is what the HTTP API is served from.
-func (a *App) API(log *slog.Logger, now func() time.Time) api.Deps {
+// API is what the HTTP API is served from, with the same clock and log.
+func (a *App) API() api.Deps {
 	return api.Deps{
-		Log: log, Now: now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
 		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
 		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB,
 	}

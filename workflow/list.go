@@ -114,7 +114,7 @@ func (w way) where(sec section) func(*gorm.DB) *gorm.DB {
 	return func(q *gorm.DB) *gorm.DB {
 		switch {
 		case w.agency == "":
-		case sec.byID:
+		case sec.desc:
 			q = q.Where(w.agency+" >= ? AND "+w.agency+" <= ?", w.code, w.code)
 		default:
 			q = q.Where(w.agency+" = ?", w.code)
@@ -128,14 +128,10 @@ func (w way) where(sec section) func(*gorm.DB) *gorm.DB {
 
 // order is the ORDER BY of a branch of section sec.
 func (w way) order(sec section) string {
-	switch {
-	case w.agency == "" || !sec.byID:
+	if w.agency == "" || !sec.desc {
 		return sec.order
-	case sec.desc:
-		return w.agency + " DESC, " + sec.order
-	default:
-		return w.agency + ", " + sec.order
 	}
+	return w.agency + " DESC, " + sec.order
 }
 
 // section is one stretch of the sort order: newest first is one stretch;
@@ -143,8 +139,7 @@ func (w way) order(sec section) string {
 type section struct {
 	where func(*gorm.DB) *gorm.DB
 	order string
-	byID  bool // newest first: ordered by id alone, where the primary key competes
-	desc  bool // newest first
+	desc  bool // newest first: ordered by id alone, where the primary key competes
 }
 
 func sections(f Filter) []section {
@@ -157,7 +152,6 @@ func sections(f Filter) []section {
 				return q
 			},
 			order: "id DESC",
-			byID:  true,
 			desc:  true,
 		}}
 	}

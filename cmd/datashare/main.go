@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	handler := api.New(a.API(log, clock))
+	handler := api.New(a.API())
 	stopCron, err := schedule(ctx, a, cfg, log)
 	if err != nil {
 		return err

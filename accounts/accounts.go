@@ -156,8 +156,8 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (models.User, erro
 		CreatedAt:  s.now(),
 	}
 	if in.Password != nil {
-		if len(*in.Password) < 12 || len(*in.Password) > 72 {
-			return models.User{}, errs.Field("password", "password must be 12 to 72 characters")
+		if err := checkPassword("password", *in.Password); err != nil {
+			return models.User{}, err
 		}
 		h, err := bcrypt.GenerateFromPassword([]byte(*in.Password), bcrypt.DefaultCost)
 		if err != nil {
@@ -376,4 +376,102 @@ func (s *Service) IssueDemoToken(ctx context.Context, userID int64) (string, err
 // CreateUserUnchecked adds a user without the admin check; for seeding.
 func (s *Service) CreateUserUnchecked(ctx context.Context, in NewUser) (models.User, error) {
 	return s.createUser(ctx, in)
+}
+
+// ErrSignIn is the one answer to a wrong email or a wrong password, so that
+// a sign-in form does not tell which emails have accounts.
+var ErrSignIn = errs.E(errs.Unauthenticated, "Email or password is incorrect")
+
+// dummyHash is compared against when no user has the email, so that an
+// unknown email costs the same bcrypt work as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("datashare-no-such-user"), bcrypt.DefaultCost)
+
+// SignIn returns the user whose email and password these are, or ErrSignIn.
+// A user without a password cannot sign in with one.
+func (s *Service) SignIn(ctx context.Context, email, password string) (models.User, error) {
+	u, err := s.UserByEmail(ctx, email)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return models.User{}, ErrSignIn
+	case err != nil:
+		return models.User{}, fmt.Errorf("sign in: %w", err)
+	}
+	if u.PasswordHash == nil {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return models.User{}, ErrSignIn
+	}
+	if bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(password)) != nil {
+		return models.User{}, ErrSignIn
+	}
+	return u, nil
+}
+
+// UserByID returns user id, or not_found.
+func (s *Service) UserByID(ctx context.Context, id int64) (models.User, error) {
+	var u models.User
+	err := s.db.Conn(ctx).Take(&u, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, errs.E(errs.NotFound, "user %d not found", id)
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+func checkPassword(field, p string) error {
+	if len(p) < 12 || len(p) > 72 {
+		return errs.Field(field, "the password must be 12 to 72 characters")
+	}
+	return nil
+}
+
+// ChangePassword sets a new password for the caller after checking the
+// current one, and moves the caller's session epoch on, which ends every web
+// session signed in before (the caller's own is renewed by the web layer).
+// Errors: invalid current_password when it is wrong, invalid new_password
+// when it is too short or long. Returns the user as written.
+func (s *Service) ChangePassword(ctx context.Context, caller workflow.Actor, current, next string) (models.User, error) {
+	u, err := s.UserByID(ctx, caller.ID)
+	if err != nil {
+		return models.User{}, err
+	}
+	if u.PasswordHash == nil || bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(current)) != nil {
+		return models.User{}, errs.Field("current_password", "the current password is not correct")
+	}
+	if err := checkPassword("new_password", next); err != nil {
+		return models.User{}, err
+	}
+	if err := s.setPassword(ctx, []int64{u.ID}, next); err != nil {
+		return models.User{}, err
+	}
+	return s.UserByID(ctx, u.ID)
+}
+
+// SetPasswordsUnchecked gives users one password without the caller
+// checks, hashed once; the demo seeder uses it so that every demo user
+// signs in with the password it prints.
+func (s *Service) SetPasswordsUnchecked(ctx context.Context, userIDs []int64, password string) error {
+	if err := checkPassword("password", password); err != nil {
+		return err
+	}
+	return s.setPassword(ctx, userIDs, password)
+}
+
+// setPassword also moves the users' session epoch on, which ends their web
+// sessions on every replica.
+func (s *Service) setPassword(ctx context.Context, userIDs []int64, password string) error {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		return tx.Model(&models.User{}).Where("id IN ?", userIDs).
+			Updates(map[string]any{"password_hash": string(h), "session_epoch": gorm.Expr("session_epoch + 1")}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("set password of users %v: %w", userIDs, err)
+	}
+	return nil
 }

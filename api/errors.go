@@ -90,3 +90,12 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	_ = c.JSON(status, errorBody{Error: body})
 }
+
+// Status is the HTTP status of an error code, from the one table; the web
+// pages answer with the same statuses.
+func Status(code errs.Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}

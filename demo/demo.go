@@ -5,6 +5,7 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"strings"
@@ -189,6 +190,22 @@ func (s *seeder) requests(ctx context.Context) error {
 }
 
 func (s *seeder) printTokens(ctx context.Context, w io.Writer) error {
+	var ids []int64
+	for _, a := range Agencies {
+		for _, p := range people {
+			if u, err := s.acc.UserByEmail(ctx, email(a.Code, p.key)); err == nil {
+				ids = append(ids, u.ID)
+			}
+		}
+	}
+	password, err := newPassword()
+	if err != nil {
+		return err
+	}
+	if err := s.acc.SetPasswordsUnchecked(ctx, ids, password); err != nil {
+		return fmt.Errorf("demo password: %w", err)
+	}
+	fmt.Fprintf(w, "Demo password for every demo user below (new at each start): %s\n", password)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "Demo users and fresh API tokens (use as: curl -H \"Authorization: Bearer <token>\" ...):")
 	fmt.Fprintln(tw, "EMAIL\tROLES\tTOKEN")
@@ -209,4 +226,22 @@ func (s *seeder) printTokens(ctx context.Context, w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// newPassword is 16 random letters and digits, in groups of four so that a
+// person can type it.
+func newPassword() (string, error) {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return out.String(), nil
 }

@@ -20,6 +20,7 @@ type User struct {
 	AgencyCode   string
 	Roles        string
 	PasswordHash *string
+	SessionEpoch int // see migration 0008: a change ends the user's web sessions
 	CreatedAt    time.Time
 }
 

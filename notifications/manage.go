@@ -49,6 +49,14 @@ func (s *Service) Inbox(ctx context.Context, userID int64, unread bool) ([]model
 	return out, err
 }
 
+// Unread counts the user's unread in-app notifications; every page's
+// header shows it.
+func (s *Service) Unread(ctx context.Context, userID int64) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Model(&models.Notification{}).Where("user_id = ? AND read_at IS NULL", userID).Count(&n).Error
+	return n, err
+}
+
 // MarkRead marks one of the user's notifications read. Errors: not_found
 // for another user's or an unknown notification.
 func (s *Service) MarkRead(ctx context.Context, userID, id int64) (models.Notification, error) {

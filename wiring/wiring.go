@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"datashare/accounts"
@@ -17,7 +18,9 @@ import (
 	"datashare/imports"
 	"datashare/models"
 	"datashare/notifications"
+	"datashare/sessionstore"
 	"datashare/sla"
+	"datashare/web"
 	"datashare/workflow"
 )
 
@@ -58,6 +61,7 @@ type App struct {
 	Reporter      *sla.Reporter
 	Importer      *imports.Importer
 	Notifications *notifications.Service
+	Sessions      *sessionstore.Store
 
 	now func() time.Time
 	log *slog.Logger
@@ -66,6 +70,9 @@ type App struct {
 // Wire builds the services over an open, migrated database and loads the
 // working calendar.
 func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
 	a := &App{DB: db, Location: s.Location, now: s.Now, log: s.Log}
 	a.Holidays = holidays.NewService(db, s.Location, s.Hours, s.Now)
 	if err := a.Holidays.Load(ctx); err != nil {
@@ -96,6 +103,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Reporter = sla.NewReporter(db, a.Keeper)
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, s.Now)
+	a.Sessions = sessionstore.New(db, s.Now)
 	return a, nil
 }
 
@@ -106,4 +114,23 @@ func (a *App) API() api.Deps {
 		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
 		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB,
 	}
+}
+
+// Web is what the pages are served from: the same services, clock and log
+// as the API.
+func (a *App) Web(s web.Settings) web.Deps {
+	return web.Deps{
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter,
+		Holidays: a.Holidays, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
+	}
+}
+
+// Handler is the whole HTTP service: the API and the pages on one echo
+// server.
+func (a *App) Handler(s web.Settings) (http.Handler, error) {
+	e := api.New(a.API())
+	if err := web.Mount(e, a.Web(s)); err != nil {
+		return nil, err
+	}
+	return e, nil
 }

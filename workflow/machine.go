@@ -211,3 +211,26 @@ func CanEdit(f Facts, a Actor) error {
 	}
 	return nil
 }
+
+// Choice is an action a user may take now.
+type Choice struct {
+	Action        Action
+	CommentNeeded bool
+}
+
+// Allowed lists, in lifecycle order, the actions Decide would accept from
+// actor on a request with these facts, given a comment where one is needed.
+// Pages show exactly these buttons, so a button is never refused.
+func Allowed(f Facts, a Actor) []Choice {
+	var out []Choice
+	for _, act := range Actions {
+		comment := ""
+		if rules[act].commentNeeded {
+			comment = "comment"
+		}
+		if _, err := Decide(f, a, act, comment); err == nil {
+			out = append(out, Choice{Action: act, CommentNeeded: rules[act].commentNeeded})
+		}
+	}
+	return out
+}

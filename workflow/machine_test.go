@@ -362,3 +362,38 @@ func TestTerminalStates(t *testing.T) {
 		t.Errorf(`State("archived").Valid(): got true, want false`)
 	}
 }
+
+// Allowed must agree with Decide on every action, state and actor of the
+// cast: an action is listed exactly when Decide accepts it with a comment.
+func TestAllowedAgreesWithDecide(t *testing.T) {
+	requester := Actor{ID: 1, Agency: "MSF", Roles: []Role{Requester}}
+	approver := Actor{ID: 2, Agency: "MOH", Roles: []Role{Approver}}
+	other := Actor{ID: 3, Agency: "HDB", Roles: []Role{Requester, Approver}}
+	for _, st := range States {
+		for _, approvers := range [][]int64{nil, {2}, {4}} {
+			f := Facts{State: st, RequestingAgency: "MSF", OwnerAgency: "MOH", RequesterID: 1,
+				Submitted: st != Draft, ApprovalsRequired: 2, Approvers: approvers}
+			for _, a := range []Actor{requester, approver, other} {
+				got := map[Action]bool{}
+				for _, c := range Allowed(f, a) {
+					got[c.Action] = true
+					if c.CommentNeeded != rules[c.Action].commentNeeded {
+						t.Errorf("%s: CommentNeeded %v, want %v", c.Action, c.CommentNeeded, rules[c.Action].commentNeeded)
+					}
+				}
+				for _, act := range Actions {
+					_, err := Decide(f, a, act, "a comment")
+					if want := err == nil; got[act] != want {
+						t.Errorf("state %s approvers %v actor %d %s: listed %v, Decide accepts %v", st, approvers, a.ID, act, got[act], want)
+					}
+				}
+			}
+		}
+	}
+	f := Facts{State: Submitted, RequestingAgency: "MSF", OwnerAgency: "MOH", RequesterID: 1, Submitted: true, ApprovalsRequired: 1}
+	got := Allowed(f, approver)
+	want := []Choice{{Approve, false}, {Reject, true}, {RequestClarification, true}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("approver on a submitted request: got %v, want %v", got, want)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"datashare/calendar"
 	"datashare/notifications"
 	"datashare/sla"
+	"datashare/web"
 	"datashare/workflow"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	MailFrom        string
 	BaseURL         string
 	MaxAttempts     int
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
 }
 
 // env names, in one place so the README's table can be checked against it.
@@ -64,6 +67,8 @@ const (
 	envMailFrom        = "DATASHARE_MAIL_FROM"
 	envBaseURL         = "DATASHARE_BASE_URL"
 	envMaxAttempts     = "DATASHARE_NOTIFY_MAX_ATTEMPTS"
+	envSessionIdle     = "DATASHARE_SESSION_IDLE_TIMEOUT"
+	envSessionLifetime = "DATASHARE_SESSION_LIFETIME"
 )
 
 func orDefault(v, def string) string {
@@ -90,7 +95,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	var approvals, level, shutdown, tz, hours, target, warn, smtpURL, attempts string
+	var approvals, level, shutdown, tz, hours, target, warn, smtpURL, attempts, idle, lifetime string
 	fs.StringVar(&cfg.DB, "db", orDefault(getenv(envDB), "datashare.db"), "SQLite file, or a postgres:// URL ("+envDB+")")
 	fs.StringVar(&approvals, "approvals", getenv(envApprovals), "approvers needed per classification, e.g. restricted=2,confidential=3 ("+envApprovals+")")
 	fs.StringVar(&cfg.LogFormat, "log-format", orDefault(getenv(envLogFormat), "text"), "log format: text or json ("+envLogFormat+")")
@@ -108,6 +113,8 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 		fs.StringVar(&cfg.CheckSchedule, "sla-check-schedule", orDefault(getenv(envSchedule), "*/15 * * * *"), "cron schedule of the SLA check, in the time zone ("+envSchedule+")")
 		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
+		fs.StringVar(&idle, "session-idle-timeout", orDefault(getenv(envSessionIdle), "30m"), "a web session not used for this long ends ("+envSessionIdle+")")
+		fs.StringVar(&lifetime, "session-lifetime", orDefault(getenv(envSessionLifetime), "12h"), "a web session ends this long after sign-in, however busy ("+envSessionLifetime+")")
 		fs.StringVar(&shutdown, "shutdown-timeout", orDefault(getenv(envShutdownTimeout), "30s"), "how long SIGTERM waits for in-flight requests ("+envShutdownTimeout+")")
 	}
 	if extra != nil {
@@ -179,6 +186,12 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 		if _, err := cron.ParseStandard(cfg.DigestSchedule); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", envDigestSchedule, err))
 		}
+		if cfg.SessionIdle, err = time.ParseDuration(idle); err != nil || cfg.SessionIdle < time.Minute {
+			errs = append(errs, fmt.Errorf("%s: want a duration of at least 1m, like 30m, got %q", envSessionIdle, idle))
+		}
+		if cfg.SessionLifetime, err = time.ParseDuration(lifetime); err != nil || cfg.SessionLifetime < cfg.SessionIdle {
+			errs = append(errs, fmt.Errorf("%s: want a duration like 12h, no shorter than %s, got %q", envSessionLifetime, envSessionIdle, lifetime))
+		}
 		if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
 			errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
 		}
@@ -242,6 +255,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.String("base_url", c.BaseURL),
 		slog.Int("notify_max_attempts", c.MaxAttempts),
+		slog.Duration("session_idle_timeout", c.SessionIdle),
+		slog.Duration("session_lifetime", c.SessionLifetime),
 	)
 }
 
@@ -250,4 +265,10 @@ func smtpRedacted(c *notifications.SMTP) string {
 		return "(none: email deliveries are skipped)"
 	}
 	return c.Redacted()
+}
+
+// Web is the pages' share of the configuration: cookies are Secure when the
+// service is reached over https.
+func (c Config) Web() web.Settings {
+	return web.Settings{Secure: strings.HasPrefix(c.BaseURL, "https://"), IdleTimeout: c.SessionIdle, Lifetime: c.SessionLifetime}
 }

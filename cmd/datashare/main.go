@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	_ "time/tzdata" // working days are counted in Asia/Singapore even in a bare container
 
 	"datashare/accounts"
-	"datashare/api"
 	"datashare/demo"
 	"datashare/models"
 )
@@ -155,7 +155,10 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	handler := api.New(a.API())
+	handler, err := a.Handler(cfg.Web())
+	if err != nil {
+		return err
+	}
 	stopCron, err := schedule(ctx, a, cfg, log)
 	if err != nil {
 		return err
@@ -178,6 +181,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "datashare listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "sign in at %s\n", signInAddress(ln.Addr()))
 	log.Info("listening", "addr", ln.Addr().String())
 
 	served := make(chan error, 1)
@@ -195,4 +199,14 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// signInAddress is the sign-in page on the address the server listens on,
+// with localhost for a server listening on every interface.
+func signInAddress(addr net.Addr) string {
+	host := addr.String()
+	if t, ok := addr.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
+		host = net.JoinHostPort("localhost", strconv.Itoa(t.Port))
+	}
+	return "http://" + host + "/login"
 }

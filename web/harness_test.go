@@ -1,0 +1,184 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"datashare/accounts"
+	"datashare/apptest"
+	"datashare/models"
+	"datashare/web"
+	"datashare/workflow"
+)
+
+// password is every test user's password.
+const password = "correct horse battery staple"
+
+// cast is the people of the page tests: MSF files requests to MOH, which
+// has two approvers and a manager; HDB is a third agency that sees nothing
+// of theirs; MSF also has an approver, who may not act on MSF's requests.
+var cast = []apptest.Person{
+	{Email: "req@msf.gov.sg", Agency: "MSF", Role: "requester"},
+	{Email: "req2@msf.gov.sg", Agency: "MSF", Role: "requester"},
+	{Email: "approver@msf.gov.sg", Agency: "MSF", Role: "approver"},
+	{Email: "manager@msf.gov.sg", Agency: "MSF", Role: "manager"},
+	{Email: "approver1@moh.gov.sg", Agency: "MOH", Role: "approver"},
+	{Email: "approver2@moh.gov.sg", Agency: "MOH", Role: "approver"},
+	{Email: "manager@moh.gov.sg", Agency: "MOH", Role: "manager"},
+	{Email: "req@hdb.gov.sg", Agency: "HDB", Role: "requester"},
+	{Email: "admin@govtech.gov.sg", Agency: "GOVTECH", Role: "admin"},
+}
+
+// site is the whole service (API and pages) over one database, served by a
+// real HTTP server.
+type site struct {
+	*apptest.App
+	URL   string
+	Users map[string]models.User // by email
+}
+
+type siteOptions struct {
+	App apptest.Options
+	Web web.Settings // zero: the defaults
+}
+
+// newSite serves a fresh database of the test's dialect with the cast, each
+// person signing in with password.
+func newSite(tb testing.TB, db *models.DB, o siteOptions) *site {
+	tb.Helper()
+	a := apptest.Wire(tb, db, o.App)
+	users := a.MustSeed(tb, []string{"MSF", "MOH", "HDB", "GOVTECH"}, cast)
+	var ids []int64
+	for _, u := range users {
+		ids = append(ids, u.ID)
+	}
+	if err := a.Accounts.SetPasswordsUnchecked(context.Background(), ids, password); err != nil {
+		tb.Fatal(err)
+	}
+	for email := range users {
+		u, err := a.Accounts.UserByID(context.Background(), users[email].ID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		users[email] = u
+	}
+	h, err := a.Handler(o.Web)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return &site{App: a, URL: srv.URL, Users: users}
+}
+
+// actor is the cast member as the services see them.
+func (s *site) actor(email string) workflow.Actor {
+	return accounts.ActorOf(s.Users[email])
+}
+
+// browser is one person's cookie jar against the site; it does not follow
+// redirects by itself, so that tests see where each answer sends them.
+type browser struct {
+	tb     testing.TB
+	site   *site
+	client *http.Client
+}
+
+func (s *site) browser(tb testing.TB) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &browser{tb: tb, site: s, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// signIn returns a browser signed in as email.
+func (s *site) signIn(tb testing.TB, email string) *browser {
+	tb.Helper()
+	b := s.browser(tb)
+	b.get("/login")
+	p := b.post("/login", url.Values{"email": {email}, "password": {password}})
+	if p.Status != http.StatusSeeOther {
+		tb.Fatalf("sign in as %s: status %d, want 303\n%s", email, p.Status, p.Body)
+	}
+	return b
+}
+
+// answer is one HTTP answer.
+type answer struct {
+	Status   int
+	Body     string
+	Location string
+	Header   http.Header
+}
+
+func (b *browser) do(req *http.Request) answer {
+	b.tb.Helper()
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	return answer{Status: res.StatusCode, Body: string(body), Location: res.Header.Get("Location"), Header: res.Header}
+}
+
+// get fetches path without following a redirect.
+func (b *browser) get(path string) answer {
+	b.tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.site.URL+path, nil)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// follow fetches path and follows redirects on this site, up to five.
+func (b *browser) follow(path string) answer {
+	b.tb.Helper()
+	a := b.get(path)
+	for i := 0; i < 5 && a.Location != ""; i++ {
+		a = b.get(a.Location)
+	}
+	return a
+}
+
+// csrf is the form token the site set in this browser's jar.
+func (b *browser) csrf() string {
+	u, _ := url.Parse(b.site.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "datashare_csrf" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// post sends a form as a page of the site would, with its CSRF token.
+func (b *browser) post(path string, form url.Values) answer {
+	b.tb.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if !form.Has("csrf") {
+		form.Set("csrf", b.csrf())
+	}
+	req, err := http.NewRequest(http.MethodPost, b.site.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}

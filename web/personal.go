@@ -1,0 +1,3 @@
+package web
+
+func (a *app) registerPersonalPages(r router) {}

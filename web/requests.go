@@ -1,0 +1,3 @@
+package web
+
+func (a *app) registerRequestPages(r router) {}

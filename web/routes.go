@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+func isAPIPath(p string) bool {
+	return strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz"
+}
+
+// router adds pages with the middleware every page runs behind: gzip,
+// the session, CSRF, and (for signed-in pages) the signed-in user. echo's
+// group middleware is not used because a group at "/" would catch the
+// API's unknown paths too.
+type router struct {
+	e      *echo.Echo
+	public []echo.MiddlewareFunc // pages anyone may open (sign-in)
+	signed []echo.MiddlewareFunc // pages for a signed-in user
+}
+
+func (r router) page(method, path string, h echo.HandlerFunc) {
+	r.e.Add(method, path, h, r.signed...)
+}
+
+func (r router) open(method, path string, h echo.HandlerFunc) {
+	r.e.Add(method, path, h, r.public...)
+}
+
+// registerRoutes is the one place that lists every page.
+func (a *app) registerRoutes(e *echo.Echo) {
+	gzip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
+	base := []echo.MiddlewareFunc{gzip, noStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	r := router{e: e, public: base, signed: append(append([]echo.MiddlewareFunc{}, base...), a.requireUser)}
+
+	e.GET(assetPrefix+"*", a.handleAsset, gzip)
+
+	r.open(http.MethodGet, "/login", a.handleLoginForm)
+	r.open(http.MethodPost, "/login", a.handleLogin)
+	r.page(http.MethodPost, "/logout", a.handleLogout)
+
+	r.page(http.MethodGet, "/", a.handleHome)
+	a.registerRequestPages(r)
+	a.registerReportPages(r)
+	a.registerPersonalPages(r)
+}

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"datashare/errs"
+)
+
+// contentSecurityPolicy allows nothing from another origin, no inline script
+// or style, and no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders is set on every answer, pages and API alike.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+		h.Set(echo.HeaderReferrerPolicy, "same-origin")
+		h.Set(echo.HeaderXFrameOptions, "DENY")
+		return next(c)
+	}
+}
+
+// noStore keeps pages, which hold one user's data, out of every cache.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
+}
+
+const csrfField = "csrf"
+
+var errCrossSite = errs.E(errs.Forbidden, "This form was sent from another site or an old page, so nothing was changed. Go back, reload the page and try again.")
+
+// csrf refuses a state-changing request that a browser says came from
+// another origin (Sec-Fetch-Site), including another port of the same host;
+// a browser that does not say must send the form's token instead.
+func (a *app) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:" + csrfField,
+		ContextKey:     csrfField,
+		CookieName:     "datashare_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   a.Settings.Secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		AllowSecFetchSiteFunc: func(echo.Context) (bool, error) {
+			return false, errCrossSite
+		},
+		ErrorHandler: func(error, echo.Context) error { return errCrossSite },
+	})
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(csrfField).(string)
+	return t
+}

@@ -86,7 +86,9 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 // The context-free methods exist because scs.Store requires them; scs calls
 // the Ctx ones.
 
-func (s *Store) Find(token string) ([]byte, bool, error) { return s.FindCtx(context.Background(), token) }
+func (s *Store) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
 
 func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 	return s.CommitCtx(context.Background(), token, b, expiry)

@@ -53,12 +53,12 @@ func parsePages(funcs template.FuncMap) (*pages, error) {
 
 // Page is what every page's view carries for the layout.
 type Page struct {
-	Viewer  *Viewer // nil when nobody is signed in
-	CSRF    string
-	Unread  int64
-	Flash   string
-	Nav     string // which header link is the current page
-	Assets  *assets
+	Viewer *Viewer // nil when nobody is signed in
+	CSRF   string
+	Unread int64
+	Flash  string
+	Nav    string // which header link is the current page
+	Assets *assets
 }
 
 func (p *Page) page() *Page { return p }

@@ -154,4 +154,3 @@ func localPath(next string) string {
 	}
 	return next
 }
-

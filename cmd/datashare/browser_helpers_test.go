@@ -1,0 +1,569 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"datashare/models"
+	"datashare/models/modelstest"
+)
+
+// The browser tests drive the real program, started through run, from
+// Debian's Chromium, and run axe-core on every page they visit. They need
+// two things that are not Go modules, so without them they skip, unless
+// DATASHARE_BROWSER_TESTS=required (as in .ci/run) makes that a failure.
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	// axeVersion is the axe-core release the tests expect; .ci/run installs
+	// exactly this one.
+	axeVersion = "4.10.3"
+	// stepTimeout bounds one browser step (a navigation, a click and the
+	// page it loads, an axe run) on a busy 2-core machine.
+	stepTimeout                   = 30 * time.Second
+	viewportWidth, viewportHeight = 1280, 900
+)
+
+// axePath is where `npm install --prefix .cache/npm` puts axe-core, at the
+// repository root (git ignores .cache); tests run in cmd/datashare.
+var axePath = filepath.Join("..", "..", ".cache", "npm", "node_modules", "axe-core", "axe.min.js")
+
+var howToEnableBrowserTests = "install chromium (apt-get install -y chromium) and run " +
+	"`npm install --prefix .cache/npm axe-core@" + axeVersion + "` at the repository root, or run .ci/run"
+
+// mustBrowserTools returns axe-core's source, or ends the test when Chromium
+// or axe-core is missing: a skip that says how to enable the tests, or a
+// failure when they are required.
+func mustBrowserTools(t *testing.T) string {
+	t.Helper()
+	var missing []string
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing = append(missing, "Chromium ("+chromiumPath+")")
+	}
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		missing = append(missing, "axe-core ("+axePath+")")
+	}
+	if len(missing) == 0 {
+		return string(axe)
+	}
+	msg := fmt.Sprintf("browser tests skipped: %s not found; %s", strings.Join(missing, " and "), howToEnableBrowserTests)
+	if os.Getenv("DATASHARE_BROWSER_TESTS") == "required" {
+		t.Fatalf("DATASHARE_BROWSER_TESTS=required but %s", strings.TrimPrefix(msg, "browser tests skipped: "))
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// site is the program under test with its demo data and one Chromium, in
+// which every user of the test gets a window of their own, with its own
+// cookies.
+type site struct {
+	*program
+	password string // the demo password printed at start
+	axe      string // axe-core's source
+	chromium context.Context
+}
+
+var demoPasswordRE = regexp.MustCompile(`Demo password for every demo user below \(new at each start\): (\S+)`)
+
+// startSite serves the demo on a fresh SQLite file and starts Chromium.
+func startSite(t *testing.T) *site {
+	t.Helper()
+	axe := mustBrowserTools(t)
+	p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", modelstest.DSN(t, models.SQLite))
+	m := demoPasswordRE.FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("serve --demo printed no demo password; stdout:\n%s", p.stdout)
+	}
+	return &site{program: p, password: m[1], axe: axe, chromium: startChromium(t)}
+}
+
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(viewportWidth, viewportHeight),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return ctx
+}
+
+// window is one user's browser window: its own cookies, and a record of
+// every JavaScript error, console error (CSP violations among them) and
+// request to another origin, each of which fails the test.
+type window struct {
+	t       *testing.T
+	site    *site
+	name    string
+	ctx     context.Context
+	base    string          // the site's origin as this window names it
+	allowed map[string]bool // origins it may load from
+
+	mu       sync.Mutex
+	problems []string
+	reported int
+}
+
+// newWindow opens a window with a fresh browser context (no cookies). It may
+// load from the site's origin and the extra origins given.
+func (s *site) newWindow(t *testing.T, name string, extraOrigins ...string) *window {
+	t.Helper()
+	w := &window{t: t, site: s, name: name, base: s.url, allowed: map[string]bool{originOf(s.url): true}}
+	for _, o := range extraOrigins {
+		w.allowed[originOf(o)] = true
+	}
+	ctx, cancel := chromedp.NewContext(s.chromium, chromedp.WithNewBrowserContext(), chromedp.WithListener(w.observe))
+	w.ctx = ctx
+	t.Cleanup(func() {
+		cancel()
+		w.flush()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("%s: open a window: %v", name, err)
+	}
+	return w
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// observe runs on chromedp's event loop: it only records.
+func (w *window) observe(ev any) {
+	switch ev := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		w.problem("JavaScript exception: %s", exceptionText(ev.ExceptionDetails))
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, remoteText(a))
+			}
+			w.problem("console.%s: %s", ev.Type, strings.Join(args, " "))
+		}
+	case *cdplog.EventEntryAdded:
+		// The browser logs every answer of 400 or more as a network error;
+		// the tests assert each page's status themselves, and a subresource
+		// that fails is caught below.
+		if e := ev.Entry; e.Level == cdplog.EntryLevelError && e.Source != cdplog.EntrySourceNetwork {
+			w.problem("console error (%s) at %s: %s", e.Source, e.URL, e.Text)
+		}
+	case *network.EventRequestWillBeSent:
+		if !w.mayLoad(ev.Request.URL) {
+			w.problem("request to another origin: %s %s (from %s)", ev.Request.Method, ev.Request.URL, ev.DocumentURL)
+		}
+	case *network.EventResponseReceived:
+		// Browsers ask every site for /favicon.ico unasked; the pages name none.
+		if ev.Type != network.ResourceTypeDocument && ev.Response.Status >= 400 && !strings.HasSuffix(ev.Response.URL, "/favicon.ico") {
+			w.problem("%s %s answered %d", ev.Type, ev.Response.URL, ev.Response.Status)
+		}
+	}
+}
+
+func (w *window) mayLoad(raw string) bool {
+	for _, scheme := range []string{"data:", "about:", "blob:"} {
+		if strings.HasPrefix(raw, scheme) {
+			return true
+		}
+	}
+	return w.allowed[originOf(raw)]
+}
+
+func (w *window) problem(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.problems = append(w.problems, fmt.Sprintf(format, args...))
+}
+
+// flush fails the test for each problem recorded since the last flush.
+func (w *window) flush() {
+	w.t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.problems[w.reported:] {
+		w.t.Errorf("%s: %s", w.name, p)
+	}
+	w.reported = len(w.problems)
+}
+
+// takeProblems returns the problems not yet reported and forgets them, for
+// a test that causes them on purpose.
+func (w *window) takeProblems() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.problems[w.reported:]
+	w.problems = w.problems[:w.reported]
+	return p
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d == nil {
+		return "(no details)"
+	}
+	text := d.Text
+	if d.Exception != nil {
+		text += " " + remoteText(d.Exception)
+	}
+	return fmt.Sprintf("%s at %s:%d:%d", text, d.URL, d.LineNumber+1, d.ColumnNumber+1)
+}
+
+func remoteText(o *runtime.RemoteObject) string {
+	switch {
+	case o == nil:
+		return ""
+	case len(o.Value) > 0:
+		return string(o.Value)
+	case o.Description != "":
+		return o.Description
+	}
+	return string(o.Type)
+}
+
+// step runs one action with a timeout, so that a page that never loads fails
+// the test rather than hanging it.
+func step[T any](w *window, what string, a chromedp.Action[T]) T {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		w.t.Fatalf("%s: %s: %v", w.name, what, err)
+	}
+	return v
+}
+
+// open loads path, checks the page and returns its HTTP status (after
+// redirects).
+func (w *window) open(path string) int64 {
+	w.t.Helper()
+	res := step(w, "open "+path, chromedp.NavigateResponse(w.base+path))
+	w.pageLoaded()
+	return res.Status
+}
+
+// openElsewhere loads a page of another origin (that the window may load
+// from); axe does not judge it, but its errors count.
+func (w *window) openElsewhere(url string) {
+	w.t.Helper()
+	step(w, "open "+url, chromedp.Navigate(url))
+	w.flush()
+}
+
+// press clicks the button named name, waits for the page it loads, checks
+// that page and returns its status.
+func (w *window) press(name string) int64 {
+	w.t.Helper()
+	return w.clickAndWait("press "+name, button(name))
+}
+
+// follow clicks the link named name, as press does for a button.
+func (w *window) follow(name string) int64 {
+	w.t.Helper()
+	return w.clickAndWait("follow "+name, link(name))
+}
+
+func (w *window) clickAndWait(what string, sel chromedp.Search) int64 {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, stepTimeout)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible))
+	if err != nil {
+		w.t.Fatalf("%s: %s on %s: %v", w.name, what, w.path(), err)
+	}
+	w.pageLoaded()
+	return res.Status
+}
+
+// pageLoaded runs axe on the page just loaded and reports what the window
+// saw while loading it.
+func (w *window) pageLoaded() {
+	w.t.Helper()
+	w.checkA11y(pageName(w.path()))
+	w.flush()
+}
+
+// path is the current page's path and query.
+func (w *window) path() string {
+	w.t.Helper()
+	loc := step(w, "read the location", chromedp.Location())
+	u, err := url.Parse(loc)
+	if err != nil {
+		return loc
+	}
+	return u.RequestURI()
+}
+
+var digitsRE = regexp.MustCompile(`/\d+`)
+
+// pageName names a page for the accessibility summary: its path, with
+// ids as {id}.
+func pageName(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	return digitsRE.ReplaceAllString(path, "/{id}")
+}
+
+// fill types value into the field labelled label, replacing what it held.
+func (w *window) fill(label, value string) {
+	w.t.Helper()
+	sel := field(label)
+	step(w, "fill "+label, chromedp.Steps(chromedp.Clear(sel), chromedp.SendKeys(sel, value)))
+}
+
+// choose selects the option of the select labelled label whose text or
+// value is option.
+func (w *window) choose(label, option string) {
+	w.t.Helper()
+	sel := chromedp.Search(fmt.Sprintf(`//select[@id=string(%s/@for)]/option[normalize-space()=%s or @value=%s]`,
+		labelPath(label), xpathLiteral(option), xpathLiteral(option)))
+	value := step(w, "find option "+option+" of "+label, chromedp.AttributeValue(sel, "value"))
+	step(w, "choose "+option+" in "+label, chromedp.SetValue(field(label), value.Value))
+}
+
+// value is what the field labelled label holds now.
+func (w *window) value(label string) string {
+	w.t.Helper()
+	return step(w, "read "+label, chromedp.Value(field(label)))
+}
+
+// text is the visible text of the first element sel finds.
+func (w *window) text(sel chromedp.Search) string {
+	w.t.Helper()
+	return step(w, "read "+string(sel), chromedp.Text(sel))
+}
+
+// mainText is the visible text of the page's main landmark.
+func (w *window) mainText() string {
+	w.t.Helper()
+	return w.text("//main")
+}
+
+// has reports whether sel finds anything on the page now, without waiting.
+func (w *window) has(sel chromedp.Search) bool {
+	w.t.Helper()
+	n := step(w, "count "+string(sel), chromedp.Evaluate[int](fmt.Sprintf(
+		`document.evaluate(%q, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null).snapshotLength`, string(sel))))
+	return n > 0
+}
+
+// signIn opens the sign-in page and signs in as email with the demo
+// password; it returns the status of the page it lands on.
+func (w *window) signIn(email string) int64 {
+	w.t.Helper()
+	if st := w.open("/login"); st != 200 {
+		w.t.Fatalf("%s: GET /login: got %d, want 200", w.name, st)
+	}
+	return w.submitSignIn(email, w.site.password)
+}
+
+// submitSignIn fills the sign-in form on the current page and sends it.
+func (w *window) submitSignIn(email, password string) int64 {
+	w.t.Helper()
+	w.fill("Email", email)
+	w.fill("Password", password)
+	return w.press("Sign in")
+}
+
+// Selectors by accessible name, as a person finds things on the page.
+
+func button(name string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//button[normalize-space()=%s]`, xpathLiteral(name)))
+}
+
+func link(name string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//a[normalize-space()=%s or normalize-space(text()[1])=%s]`, xpathLiteral(name), xpathLiteral(name)))
+}
+
+func heading(text string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//h1[normalize-space()=%s]`, xpathLiteral(text)))
+}
+
+// field finds the input, select or textarea that the label names; a label's
+// first text is its name ("(optional)" follows in a span).
+func field(label string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//*[@id=string(%s/@for)]`, labelPath(label)))
+}
+
+func labelPath(label string) string {
+	l := xpathLiteral(label)
+	return fmt.Sprintf(`//label[normalize-space(text()[1])=%s or normalize-space()=%s]`, l, l)
+}
+
+// xpathLiteral quotes s for XPath 1.0, which has no escapes.
+func xpathLiteral(s string) string {
+	if !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	if !strings.Contains(s, `'`) {
+		return `'` + s + `'`
+	}
+	parts := strings.Split(s, `"`)
+	return `concat("` + strings.Join(parts, `", '"', "`) + `")`
+}
+
+// Accessibility: axe-core runs in the page through DevTools (Runtime.evaluate
+// is not subject to the page's Content-Security-Policy, so no inline script
+// is needed), with the WCAG 2.1 A and AA rules.
+
+type axeViolation struct {
+	ID      string   `json:"id"`
+	Impact  string   `json:"impact"`
+	Help    string   `json:"help"`
+	HelpURL string   `json:"helpUrl"`
+	Targets []string `json:"targets"`
+}
+
+const axeRun = `axe.run(document, {
+	runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+	resultTypes: ["violations"]
+}).then(r => r.violations.map(v => ({
+	id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
+	targets: v.nodes.map(n => n.target.map(String).join(" "))
+})))`
+
+// checkA11y runs axe on the current page and fails the test on a violation
+// of impact serious or critical; every finding goes into the summary.
+func (w *window) checkA11y(name string) {
+	w.t.Helper()
+	loaded := step(w, "look for axe", chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+	if !loaded {
+		step(w, "load axe-core", chromedp.Evaluate[chromedp.Void](w.site.axe))
+	}
+	found := step(w, "run axe on "+name, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	a11y.record(name, found)
+	for _, v := range found {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			w.t.Errorf("%s: axe on %s: %s (%s): %s; nodes: %s (%s)", w.name, name, v.ID, v.Impact, v.Help,
+				strings.Join(v.Targets, ", "), v.HelpURL)
+		}
+	}
+}
+
+// a11y sums up every axe run of the test binary, for the closing note.
+var a11y = &a11ySummary{pages: map[string]int{}, impacts: map[string]int{}, rules: map[string]int{}}
+
+type a11ySummary struct {
+	mu      sync.Mutex
+	runs    int
+	pages   map[string]int // runs by page name
+	impacts map[string]int // violations (nodes) by impact
+	rules   map[string]int // violations (nodes) by rule and impact
+}
+
+func (s *a11ySummary) record(page string, found []axeViolation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs++
+	s.pages[page]++
+	for _, v := range found {
+		s.impacts[v.Impact] += len(v.Targets)
+		s.rules[v.ID+" ("+v.Impact+")"] += len(v.Targets)
+	}
+}
+
+func (s *a11ySummary) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pages := make([]string, 0, len(s.pages))
+	for p := range s.pages {
+		pages = append(pages, p)
+	}
+	sort.Strings(pages)
+	var impacts []string
+	for _, i := range []string{"critical", "serious", "moderate", "minor"} {
+		impacts = append(impacts, fmt.Sprintf("%s %d", i, s.impacts[i]))
+	}
+	rules := make([]string, 0, len(s.rules))
+	for r, n := range s.rules {
+		rules = append(rules, fmt.Sprintf("%s ×%d", r, n))
+	}
+	sort.Strings(rules)
+	out := fmt.Sprintf("axe-core %s, WCAG 2.1 A/AA: %d runs over %d pages (%s); violating nodes: %s",
+		axeVersion, s.runs, len(pages), strings.Join(pages, ", "), strings.Join(impacts, ", "))
+	if len(rules) > 0 {
+		out += "; rules: " + strings.Join(rules, ", ")
+	}
+	return out
+}
+
+// logA11y logs the summary so far when t ends.
+func logA11y(t *testing.T) {
+	t.Cleanup(func() { t.Log(a11y) })
+}
+
+// screenshot saves a full-page PNG of the current page as
+// $DATASHARE_SCREENSHOTS/name.png when that variable is set.
+func (w *window) screenshot(name string) {
+	w.t.Helper()
+	dir := os.Getenv("DATASHARE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := step(w, "screenshot "+name, chromedp.FullScreenshot(100))
+	file := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		w.t.Fatalf("save %s: %v", file, err)
+	}
+	w.t.Logf("saved %s (%d bytes)", file, len(png))
+}
+
+// fetched is a file the page fetched with the window's cookies.
+type fetched struct {
+	Status      int    `json:"status"`
+	ContentType string `json:"type"`
+	Disposition string `json:"disposition"`
+	Size        int    `json:"size"`
+	Head        string `json:"head"` // the first bytes, as Latin-1 text
+}
+
+// download fetches the href of the link named name as the signed-in user, as
+// the browser does when the link is followed.
+func (w *window) download(name string) fetched {
+	w.t.Helper()
+	href := step(w, "read the link "+name, chromedp.AttributeValue(link(name), "href"))
+	if !href.Exists {
+		w.t.Fatalf("%s: link %q has no href", w.name, name)
+	}
+	js := fmt.Sprintf(`fetch(%q, {credentials: "same-origin"}).then(async r => {
+		const b = new Uint8Array(await r.arrayBuffer());
+		return {status: r.status, type: r.headers.get("Content-Type") || "",
+			disposition: r.headers.get("Content-Disposition") || "",
+			size: b.length, head: String.fromCharCode(...b.slice(0, 200))};
+	})`, href.Value)
+	return step(w, "download "+href.Value, chromedp.Evaluate[fetched](js, chromedp.EvalAwaitPromise))
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// End-to-end tests in a real browser; see browser_helpers_test.go for the
+// harness and what makes them skip.
+
+func TestBrowserSignInAndOut(t *testing.T) {
+	s := startSite(t)
+	logA11y(t)
+	w := s.newWindow(t, "MOH requester")
+
+	if st := w.open("/"); st != http.StatusOK || pageName(w.path()) != "/login" {
+		t.Fatalf("GET / signed out: got %d at %s, want 200 at /login", st, w.path())
+	}
+	if st := w.submitSignIn(mohRequester, s.password+"-wrong"); st != http.StatusUnauthorized {
+		t.Errorf("sign in with a wrong password: got %d, want 401", st)
+	}
+	if got := w.mainText(); !strings.Contains(got, "Email or password is incorrect") {
+		t.Errorf("sign-in page after a wrong password: got %q, want it to say %q", got, "Email or password is incorrect")
+	}
+	if got := w.value("Email"); got != mohRequester {
+		t.Errorf("Email after a refused sign-in: got %q, want %q kept", got, mohRequester)
+	}
+	if st := w.submitSignIn("nobody@demo.gov.sg", s.password); st != http.StatusUnauthorized {
+		t.Errorf("sign in with an unknown email: got %d, want 401", st)
+	}
+
+	if st := w.submitSignIn(mohRequester, s.password); st != http.StatusOK {
+		t.Fatalf("sign in: got %d, want 200", st)
+	}
+	if got := w.path(); got != "/" {
+		t.Errorf("after sign-in: got %s, want the home page /", got)
+	}
+	if !w.has(button("Sign out")) {
+		t.Fatalf("home page after sign-in has no button Sign out")
+	}
+
+	if st := w.press("Sign out"); st != http.StatusOK {
+		t.Errorf("Sign out: got %d, want 200", st)
+	}
+	if got := w.path(); got != "/login" {
+		t.Errorf("after Sign out: got %s, want /login", got)
+	}
+	if got := w.mainText(); !strings.Contains(got, "You have signed out.") {
+		t.Errorf("page after Sign out: got %q, want %q", got, "You have signed out.")
+	}
+	if w.open("/"); pageName(w.path()) != "/login" {
+		t.Errorf("GET / after Sign out: got %s, want /login (the session is over)", w.path())
+	}
+	if w.has(button("Sign out")) {
+		t.Errorf("after Sign out the page still offers Sign out")
+	}
+}
+
+// TestBrowserCrossOriginFormIsRefused posts a form from a page of another
+// origin to datashare while the user is signed in there: from another port
+// of the same host (same site, so the browser sends the session cookie) and
+// from another host name (cross-site).
+func TestBrowserCrossOriginFormIsRefused(t *testing.T) {
+	s := startSite(t)
+	logA11y(t)
+	port := s.url[strings.LastIndex(s.url, ":")+1:]
+	// A page of another origin with a form that posts wherever ?action= says.
+	evil := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(rw, `<!doctype html><html lang="en"><head><title>Prize</title></head><body><main>
+<h1>You won a prize</h1>
+<form method="post" action="%s"><input type="hidden" name="csrf" value="guess"><button type="submit">Claim it</button></form>
+</main></body></html>`, html.EscapeString(r.URL.Query().Get("action")))
+	}))
+	t.Cleanup(evil.Close)
+
+	for _, tc := range []struct{ name, base string }{
+		{"same site, other port", s.url},
+		{"other site", "http://localhost:" + port},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := s.newWindow(t, "MOH requester", evil.URL, tc.base)
+			w.base = tc.base
+			if st := w.signIn(mohRequester); st != http.StatusOK || w.path() != "/" {
+				t.Fatalf("sign in at %s: got %d at %s, want 200 at /", tc.base, st, w.path())
+			}
+			w.openElsewhere(evil.URL + "/?action=" + url.QueryEscape(tc.base+"/logout"))
+			if st := w.press("Claim it"); st != http.StatusForbidden {
+				t.Errorf("POST %s/logout from %s: got %d, want 403", tc.base, evil.URL, st)
+			}
+			if got := w.mainText(); !strings.Contains(got, "nothing was changed") {
+				t.Errorf("refusal page: got %q, want it to say nothing was changed", got)
+			}
+			if w.open("/"); w.path() != "/" || !w.has(button("Sign out")) {
+				t.Errorf("after the cross-origin POST /logout: got %s, want still signed in on /", w.path())
+			}
+		})
+	}
+}
+
+// TestBrowserHarnessSeesPageErrors breaks the rules on purpose in a page,
+// so that the checks every other browser test relies on are known to work:
+// an inline script and style (refused by the Content-Security-Policy), an
+// image from another origin, and an uncaught exception.
+func TestBrowserHarnessSeesPageErrors(t *testing.T) {
+	s := startSite(t)
+	w := s.newWindow(t, "anyone")
+	w.open("/login")
+	step(w, "break the rules", chromedp.Evaluate[chromedp.Void](`
+		const s = document.createElement("script"); s.textContent = "1"; document.body.append(s);
+		const d = document.createElement("div"); d.setAttribute("style", "color: red"); document.body.append(d);
+		const i = document.createElement("img"); i.src = "http://example.invalid/x.png"; document.body.append(i);
+		setTimeout(() => { throw new Error("thrown on purpose"); });`))
+	want := []string{"script-src", "style-src", "request to another origin: GET http://example.invalid/x.png", "thrown on purpose"}
+	deadline := time.Now().Add(5 * time.Second)
+	var got []string
+	for time.Now().Before(deadline) {
+		got = append(got, w.takeProblems()...)
+		if missing := missingFrom(got, want); len(missing) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("problems seen: %q; want ones mentioning each of %q", got, missingFrom(got, want))
+}
+
+// missingFrom returns the strings of want that no string of got contains.
+func missingFrom(got, want []string) []string {
+	var missing []string
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			found = found || strings.Contains(g, w)
+		}
+		if !found {
+			missing = append(missing, w)
+		}
+	}
+	return missing
+}

@@ -55,8 +55,8 @@ func mustBrowserTools(t *testing.T) string {
 		missing = append(missing, "Chromium ("+chromiumPath+")")
 	}
 	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		missing = append(missing, "axe-core ("+axePath+")")
+	if err != nil || !strings.Contains(string(axe[:min(len(axe), 64)]), "axe v"+axeVersion+"\n") {
+		missing = append(missing, "axe-core "+axeVersion+" ("+axePath+")")
 	}
 	if len(missing) == 0 {
 		return string(axe)

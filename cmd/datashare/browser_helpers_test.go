@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -566,4 +567,54 @@ func (w *window) download(name string) fetched {
 			size: b.length, head: String.fromCharCode(...b.slice(0, 200))};
 	})`, href.Value)
 	return step(w, "download "+href.Value, chromedp.Evaluate[fetched](js, chromedp.EvalAwaitPromise))
+}
+
+// demoRequest is a request as the API lists it.
+type demoRequest struct {
+	ID      int64  `json:"id"`
+	Title   string `json:"title"`
+	State   string `json:"state"`
+	Version int    `json:"version"`
+}
+
+// mustDemoRequest finds the request titled title among those token's user
+// sees, through the API.
+func (p *program) mustDemoRequest(token, title string) demoRequest {
+	p.t.Helper()
+	path := "/api/v1/requests?limit=100"
+	for range 100 {
+		var page struct {
+			Items      []demoRequest `json:"items"`
+			NextCursor *string       `json:"next_cursor"`
+		}
+		if st := p.get(path, token, &page); st != http.StatusOK {
+			p.t.Fatalf("GET %s: got %d, want 200", path, st)
+		}
+		for _, r := range page.Items {
+			if r.Title == title {
+				return r
+			}
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		path = "/api/v1/requests?limit=100&cursor=" + *page.NextCursor
+	}
+	p.t.Fatalf("no request titled %q in the API's list", title)
+	return demoRequest{}
+}
+
+// needPage skips t while the page at path is not served yet (an unknown
+// path answers 404 before any sign-in redirect).
+func (s *site) needPage(t *testing.T, path string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(s.url + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusNotFound {
+		t.Skipf("waiting for the page %s, which this build does not serve yet", path)
+	}
 }

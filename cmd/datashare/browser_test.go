@@ -64,21 +64,33 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	}
 }
 
-// TestBrowserCrossOriginFormIsRefused posts a form from a page of another
+// TestBrowserCrossOriginFormIsRefused posts forms from a page of another
 // origin to datashare while the user is signed in there: from another port
 // of the same host (same site, so the browser sends the session cookie) and
-// from another host name (cross-site).
+// from another host name (cross-site). Each is refused with 403 and changes
+// nothing: the user stays signed in and the draft stays a draft.
 func TestBrowserCrossOriginFormIsRefused(t *testing.T) {
 	s := startSite(t)
 	logA11y(t)
+	token := s.mustToken(mohRequester)
+	draft := s.mustDemoRequest(token, "Household size by block for vaccination outreach")
+	s.needPage(t, fmt.Sprintf("/requests/%d", draft.ID))
 	port := s.url[strings.LastIndex(s.url, ":")+1:]
-	// A page of another origin with a form that posts wherever ?action= says.
+	// A page of another origin with a form that posts to ?to= the other
+	// parameters as hidden fields.
 	evil := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var fields strings.Builder
+		for k, vs := range q {
+			if k != "to" {
+				fmt.Fprintf(&fields, `<input type="hidden" name="%s" value="%s">`, html.EscapeString(k), html.EscapeString(vs[0]))
+			}
+		}
 		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(rw, `<!doctype html><html lang="en"><head><title>Prize</title></head><body><main>
 <h1>You won a prize</h1>
-<form method="post" action="%s"><input type="hidden" name="csrf" value="guess"><button type="submit">Claim it</button></form>
-</main></body></html>`, html.EscapeString(r.URL.Query().Get("action")))
+<form method="post" action="%s">%s<button type="submit">Claim it</button></form>
+</main></body></html>`, html.EscapeString(q.Get("to")), fields.String())
 	}))
 	t.Cleanup(evil.Close)
 
@@ -92,17 +104,52 @@ func TestBrowserCrossOriginFormIsRefused(t *testing.T) {
 			if st := w.signIn(mohRequester); st != http.StatusOK || w.path() != "/" {
 				t.Fatalf("sign in at %s: got %d at %s, want 200 at /", tc.base, st, w.path())
 			}
-			w.openElsewhere(evil.URL + "/?action=" + url.QueryEscape(tc.base+"/logout"))
-			if st := w.press("Claim it"); st != http.StatusForbidden {
-				t.Errorf("POST %s/logout from %s: got %d, want 403", tc.base, evil.URL, st)
-			}
-			if got := w.mainText(); !strings.Contains(got, "nothing was changed") {
-				t.Errorf("refusal page: got %q, want it to say nothing was changed", got)
+			for _, post := range []struct{ path, fields string }{
+				{"/logout", "csrf=guess"},
+				{fmt.Sprintf("/requests/%d/transitions", draft.ID), fmt.Sprintf("action=submit&version=%d&csrf=guess", draft.Version)},
+			} {
+				w.openElsewhere(evil.URL + "/?to=" + url.QueryEscape(tc.base+post.path) + "&" + post.fields)
+				if st := w.press("Claim it"); st != http.StatusForbidden {
+					t.Errorf("POST %s from %s: got %d, want 403", post.path, evil.URL, st)
+				}
+				if got := w.mainText(); !strings.Contains(got, "nothing was changed") {
+					t.Errorf("refusal of POST %s: got %q, want it to say nothing was changed", post.path, got)
+				}
 			}
 			if w.open("/"); w.path() != "/" || !w.has(button("Sign out")) {
 				t.Errorf("after the cross-origin POST /logout: got %s, want still signed in on /", w.path())
 			}
+			if got := s.mustDemoRequest(token, draft.Title); got.State != "draft" || got.Version != draft.Version {
+				t.Errorf("after the cross-origin submit: got %s version %d, want draft version %d", got.State, got.Version, draft.Version)
+			}
 		})
+	}
+}
+
+// TestBrowserEmailLinkReturnsAfterSignIn opens the link an email gives,
+// signed out: the sign-in page asks first, then shows that request.
+func TestBrowserEmailLinkReturnsAfterSignIn(t *testing.T) {
+	s := startSite(t)
+	logA11y(t)
+	r := s.mustDemoRequest(s.mustToken(mohRequester), "Ambulance response times by road segment")
+	link := fmt.Sprintf("/requests/%d", r.ID)
+	s.needPage(t, link)
+	w := s.newWindow(t, "MOH requester")
+
+	if st := w.open(link); st != http.StatusOK || w.path() != "/login?next="+url.QueryEscape(link) {
+		t.Fatalf("GET %s signed out: got %d at %s, want 200 at /login?next=%s", link, st, w.path(), url.QueryEscape(link))
+	}
+	if got := w.mainText(); !strings.Contains(got, "Please sign in to continue.") {
+		t.Errorf("sign-in page from a link: got %q, want %q", got, "Please sign in to continue.")
+	}
+	if st := w.submitSignIn(mohRequester, s.password); st != http.StatusOK {
+		t.Fatalf("sign in from the link: got %d, want 200", st)
+	}
+	if got := w.path(); got != link {
+		t.Errorf("after sign-in from the link: got %s, want %s", got, link)
+	}
+	if got := w.text("//h1"); got != r.Title {
+		t.Errorf("request page h1: got %q, want %q", got, r.Title)
 	}
 }
 

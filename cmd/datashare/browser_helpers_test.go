@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -343,17 +345,40 @@ func pageName(path string) string {
 func (w *window) fill(label, value string) {
 	w.t.Helper()
 	sel := field(label)
-	step(w, "fill "+label, chromedp.Steps(chromedp.Clear(sel), chromedp.SendKeys(sel, value)))
+	w.setValue(label, sel, "")
+	// One insertText (as a paste does) rather than a key event per
+	// character: as real to the page, and many times faster.
+	step(w, "fill "+label, chromedp.Steps(chromedp.Focus(sel), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: value})
+		return err
+	})))
 }
 
 // choose selects the option of the select labelled label whose text or
 // value is option.
 func (w *window) choose(label, option string) {
 	w.t.Helper()
-	sel := chromedp.Search(fmt.Sprintf(`//select[@id=string(%s/@for)]/option[normalize-space()=%s or @value=%s]`,
+	opt := chromedp.Search(fmt.Sprintf(`//select[@id=string(%s/@for)]/option[normalize-space()=%s or @value=%s]`,
 		labelPath(label), xpathLiteral(option), xpathLiteral(option)))
-	value := step(w, "find option "+option+" of "+label, chromedp.AttributeValue(sel, "value"))
-	step(w, "choose "+option+" in "+label, chromedp.SetValue(field(label), value.Value))
+	value := step(w, "find option "+option+" of "+label, chromedp.AttributeValue(opt, "value"))
+	w.setValue(label, field(label), value.Value)
+}
+
+// setValue sets the value of the element sel finds, as a person's edit
+// does (with input and change events).
+func (w *window) setValue(label string, sel chromedp.Search, value string) {
+	w.t.Helper()
+	js := fmt.Sprintf(`(() => {
+		const e = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		if (!e) return false;
+		e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true}));
+		e.dispatchEvent(new Event("change", {bubbles: true}));
+		return true;
+	})()`, string(sel), value)
+	if !step(w, "set "+label, chromedp.Evaluate[bool](js)) {
+		w.t.Fatalf("%s: no field labelled %q on %s", w.name, label, w.path())
+	}
 }
 
 // value is what the field labelled label holds now.
@@ -617,4 +642,38 @@ func (s *site) needPage(t *testing.T, path string) {
 	if res.StatusCode == http.StatusNotFound {
 		t.Skipf("waiting for the page %s, which this build does not serve yet", path)
 	}
+}
+
+// fieldMessage is the text of what the field labelled label is described
+// by (its hint and its error), as a screen reader reads it.
+func (w *window) fieldMessage(label string) string {
+	w.t.Helper()
+	ids := step(w, "read the description of "+label, chromedp.AttributeValue(field(label), "aria-describedby"))
+	var text []string
+	for _, id := range strings.Fields(ids.Value) {
+		text = append(text, w.text(chromedp.Search(fmt.Sprintf(`//*[@id=%s]`, xpathLiteral(id)))))
+	}
+	return strings.Join(text, " ")
+}
+
+// state is the request's state badge on its page.
+func (w *window) wantState(want string) {
+	w.t.Helper()
+	got := w.text(`//main//span[contains(concat(" ", @class, " "), " state ")]`)
+	if got != want {
+		w.t.Errorf("%s: state on %s: got %q, want %q", w.name, w.path(), got, want)
+	}
+}
+
+// act presses the action button named action on a request's page, with a
+// comment when given, and checks the state it leads to.
+func (w *window) act(action, comment, state string) {
+	w.t.Helper()
+	if comment != "" {
+		w.fill("Comment", comment)
+	}
+	if st := w.press(action); st != http.StatusOK {
+		w.t.Fatalf("%s: %s: got %d on %s, want 200; page: %s", w.name, action, st, w.path(), w.mainText())
+	}
+	w.wantState(state)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,27 @@ import (
 // End-to-end tests in a real browser; see browser_helpers_test.go for the
 // harness and what makes them skip.
 
-func TestBrowserSignInAndOut(t *testing.T) {
+// TestBrowser runs every flow against one program and one Chromium; each
+// flow's users have windows of their own, and the flows touch different
+// requests. Run one with -run Browser/Name.
+func TestBrowser(t *testing.T) {
 	s := startSite(t)
 	logA11y(t)
+	for _, f := range []struct {
+		name string
+		test func(*testing.T, *site)
+	}{
+		{"HarnessSeesPageErrors", testHarnessSeesPageErrors},
+		{"SignInAndOut", testSignInAndOut},
+		{"EmailLinkReturnsAfterSignIn", testEmailLinkReturnsAfterSignIn},
+		{"CrossOriginFormIsRefused", testCrossOriginFormIsRefused},
+		{"RequestLifecycle", testRequestLifecycle},
+	} {
+		t.Run(f.name, func(t *testing.T) { f.test(t, s) })
+	}
+}
+
+func testSignInAndOut(t *testing.T, s *site) {
 	w := s.newWindow(t, "MOH requester")
 
 	if st := w.open("/"); st != http.StatusOK || pageName(w.path()) != "/login" {
@@ -64,14 +83,12 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	}
 }
 
-// TestBrowserCrossOriginFormIsRefused posts forms from a page of another
+// testCrossOriginFormIsRefused posts forms from a page of another
 // origin to datashare while the user is signed in there: from another port
 // of the same host (same site, so the browser sends the session cookie) and
 // from another host name (cross-site). Each is refused with 403 and changes
 // nothing: the user stays signed in and the draft stays a draft.
-func TestBrowserCrossOriginFormIsRefused(t *testing.T) {
-	s := startSite(t)
-	logA11y(t)
+func testCrossOriginFormIsRefused(t *testing.T, s *site) {
 	token := s.mustToken(mohRequester)
 	draft := s.mustDemoRequest(token, "Household size by block for vaccination outreach")
 	s.needPage(t, fmt.Sprintf("/requests/%d", draft.ID))
@@ -126,11 +143,9 @@ func TestBrowserCrossOriginFormIsRefused(t *testing.T) {
 	}
 }
 
-// TestBrowserEmailLinkReturnsAfterSignIn opens the link an email gives,
+// testEmailLinkReturnsAfterSignIn opens the link an email gives,
 // signed out: the sign-in page asks first, then shows that request.
-func TestBrowserEmailLinkReturnsAfterSignIn(t *testing.T) {
-	s := startSite(t)
-	logA11y(t)
+func testEmailLinkReturnsAfterSignIn(t *testing.T, s *site) {
 	r := s.mustDemoRequest(s.mustToken(mohRequester), "Ambulance response times by road segment")
 	link := fmt.Sprintf("/requests/%d", r.ID)
 	s.needPage(t, link)
@@ -153,12 +168,11 @@ func TestBrowserEmailLinkReturnsAfterSignIn(t *testing.T) {
 	}
 }
 
-// TestBrowserHarnessSeesPageErrors breaks the rules on purpose in a page,
+// testHarnessSeesPageErrors breaks the rules on purpose in a page,
 // so that the checks every other browser test relies on are known to work:
 // an inline script and style (refused by the Content-Security-Policy), an
 // image from another origin, and an uncaught exception.
-func TestBrowserHarnessSeesPageErrors(t *testing.T) {
-	s := startSite(t)
+func testHarnessSeesPageErrors(t *testing.T, s *site) {
 	w := s.newWindow(t, "anyone")
 	w.open("/login")
 	step(w, "break the rules", chromedp.Evaluate[chromedp.Void](`
@@ -192,4 +206,79 @@ func missingFrom(got, want []string) []string {
 		}
 	}
 	return missing
+}
+
+// testRequestLifecycle takes a restricted request from draft to
+// shared, each role in its own window, as the issue's story goes.
+func testRequestLifecycle(t *testing.T, s *site) {
+	s.needPage(t, "/requests/new")
+	const title = "Household composition of ComCare families"
+
+	requester := s.newWindow(t, "MSF requester")
+	requester.signIn("msf.requester@demo.gov.sg")
+	if st := requester.follow("Requests"); st != http.StatusOK {
+		t.Fatalf("Requests: got %d, want 200", st)
+	}
+	if st := requester.follow("New request"); st != http.StatusOK || requester.path() != "/requests/new" {
+		t.Fatalf("New request: got %d at %s, want 200 at /requests/new", st, requester.path())
+	}
+	if got := requester.mainText(); !strings.Contains(got, "If submitted now, due by") {
+		t.Errorf("new request page: got %q, want the due-date preview", got)
+	}
+	purpose := "Offer housing help to ComCare families before their lease ends."
+	requester.fill("Purpose", purpose)
+	requester.fill("Data description", "Number of occupants per flat of ComCare households, latest count.")
+	requester.choose("Classification", "restricted")
+	requester.choose("Owner agency", "HDB")
+	requester.fill("Project", "ComCare housing")
+	if st := requester.press("Save draft"); st != http.StatusUnprocessableEntity {
+		t.Errorf("Save draft with no Title: got %d, want 422", st)
+	}
+	if msg := requester.fieldMessage("Title"); msg == "" {
+		t.Errorf("Save draft with no Title: no message tied to the Title field (aria-describedby)")
+	}
+	if !requester.has(`//*[@role="alert"]`) {
+		t.Errorf("Save draft with no Title: no error summary with role=alert")
+	}
+	for label, want := range map[string]string{"Purpose": purpose, "Classification": "restricted", "Owner agency": "HDB", "Project": "ComCare housing"} {
+		if got := requester.value(label); got != want {
+			t.Errorf("%s after the refused save: got %q, want %q kept", label, got, want)
+		}
+	}
+	requester.fill("Title", title)
+	if st := requester.press("Save draft"); st != http.StatusOK {
+		t.Fatalf("Save draft: got %d, want 200", st)
+	}
+	page := requester.path()
+	if !regexp.MustCompile(`^/requests/\d+$`).MatchString(page) {
+		t.Fatalf("after Save draft: got %s, want the new request's page", page)
+	}
+	requester.wantState("Draft")
+	requester.act("Submit", "", "Submitted")
+
+	approver := s.newWindow(t, "HDB approver")
+	approver.signIn("hdb.approver@demo.gov.sg")
+	approver.follow("Inbox")
+	if st := approver.follow(title); st != http.StatusOK || approver.path() != page {
+		t.Fatalf("the request from the Inbox: got %d at %s, want 200 at %s", st, approver.path(), page)
+	}
+	approver.act("Ask for clarification", "Which legal basis lets HDB share occupants with MSF?", "Clarification requested")
+
+	requester.open(page)
+	requester.act("Respond", "Section 12 of the ComCare Act; see the attached letter.", "Submitted")
+
+	approver.open(page)
+	approver.act("Approve", "", "Submitted")
+	second := s.newWindow(t, "HDB second approver")
+	second.signIn("hdb.approver2@demo.gov.sg")
+	second.open(page)
+	second.act("Approve", "", "Approved")
+	approver.open(page)
+	approver.act("Mark as shared", "Shared through the secure file exchange.", "Shared")
+	approver.screenshot("request")
+
+	requester.press("Sign out")
+	if requester.open(page); pageName(requester.path()) != "/login" {
+		t.Errorf("%s after Sign out: got %s, want /login", page, requester.path())
+	}
 }

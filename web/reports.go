@@ -318,7 +318,8 @@ func (a *app) fillReportForm(c echo.Context, v *reportsView, f *reportForm) erro
 	v.To = fieldView{ID: "to", Name: "to", Label: "To", Type: "date", Value: f.To, Required: true,
 		Hint:  "The day after the last day counted, as YYYY-MM-DD (Singapore date): To is exclusive, so a quarter starting 2026-01-01 ends at 2026-04-01.",
 		Error: f.Problems["to"]}
-	v.GroupBy = fieldView{ID: "group_by", Name: "group_by", Label: "Group by", Required: true, Error: f.Problems["group_by"]}
+	// Not required: a required select may not have an empty first choice.
+	v.GroupBy = fieldView{ID: "group_by", Name: "group_by", Label: "Group by", Error: f.Problems["group_by"]}
 	for _, o := range groupOptions {
 		o.Selected = o.Value == f.GroupBy
 		v.GroupBy.Options = append(v.GroupBy.Options, o)
@@ -335,7 +336,7 @@ func (a *app) fillReportForm(c echo.Context, v *reportsView, f *reportForm) erro
 	if err != nil {
 		return err
 	}
-	v.Agency = fieldView{ID: "agency", Name: "agency", Label: "Agency", Required: true,
+	v.Agency = fieldView{ID: "agency", Name: "agency", Label: "Agency",
 		Options: []option{{Value: "", Label: "All agencies", Selected: f.Agency == ""}}}
 	for _, ag := range agencies {
 		v.Agency.Options = append(v.Agency.Options, option{Value: ag.Code, Label: ag.Code + " – " + ag.Name, Selected: ag.Code == f.Agency})

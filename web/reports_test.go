@@ -312,29 +312,52 @@ func TestReportDownloadsAreTheReportOnThePage(t *testing.T) {
 		if got, want := x.Header.Get("Content-Disposition"), `attachment; filename="sla-2026-01-01-2026-04-01.xlsx"`; got != want {
 			t.Errorf("xlsx Content-Disposition: got %q, want %q", got, want)
 		}
-		f, err := excelize.OpenReader(bytes.NewReader([]byte(x.Body)))
-		if err != nil {
-			t.Fatalf("open the workbook: %v", err)
-		}
-		defer f.Close()
-		cell := func(sheet, ref string) string {
-			v, err := f.GetCellValue(sheet, ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
-		for _, tc := range []struct{ ref, figure string }{
-			{"B6", "met"}, {"B7", "missed"}, {"B8", "compliance-rate"}, {"B9", "finished"}, {"B10", "median"}, {"B11", "p90"},
-		} {
-			if got := cell("Totals", tc.ref); got != page[tc.figure] && fmt.Sprintf("%.1f", mustFloat(t, got)) != page[tc.figure] {
-				t.Errorf("Totals!%s (%s): got %q, want the page's %q", tc.ref, tc.figure, got, page[tc.figure])
-			}
-		}
-		if got := cell("Groups", "A2") + " " + cell("Groups", "B2") + " " + cell("Groups", "C2"); got != "MOH 2 1" {
+		f := mustWorkbook(t, x.Body)
+		checkTotals(t, f, page)
+		if got := cellOf(t, f, "Groups", "A2") + " " + cellOf(t, f, "Groups", "B2") + " " + cellOf(t, f, "Groups", "C2"); got != "MOH 2 1" {
 			t.Errorf("Groups row 2: got %q, want MOH 2 1", got)
 		}
+
+		// Ungrouped, the page's figures come from its month report.
+		const plain = "?from=2026-01-01&to=2026-04-01"
+		page = figures(t, b.mustReport(plain).Body)
+		checkTotals(t, mustWorkbook(t, b.get("/reports/sla.xlsx"+plain).Body), page)
+		if want := "group,met,missed,compliance_rate\ntotal,2,1,0.6667\n"; b.get("/reports/sla.csv"+plain).Body != want {
+			t.Errorf("ungrouped csv: want %q", want)
+		}
 	})
+}
+
+func mustWorkbook(tb testing.TB, body string) *excelize.File {
+	tb.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader([]byte(body)))
+	if err != nil {
+		tb.Fatalf("open the workbook: %v", err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	return f
+}
+
+func cellOf(tb testing.TB, f *excelize.File, sheet, ref string) string {
+	tb.Helper()
+	v, err := f.GetCellValue(sheet, ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// checkTotals compares the Totals sheet, as a spreadsheet shows it, with
+// the page's figures.
+func checkTotals(tb testing.TB, f *excelize.File, page map[string]string) {
+	tb.Helper()
+	for _, tc := range []struct{ ref, figure string }{
+		{"B6", "met"}, {"B7", "missed"}, {"B8", "compliance-rate"}, {"B9", "finished"}, {"B10", "median"}, {"B11", "p90"},
+	} {
+		if got := cellOf(tb, f, "Totals", tc.ref); got != page[tc.figure] && fmt.Sprintf("%.1f", mustFloat(tb, got)) != page[tc.figure] {
+			tb.Errorf("Totals!%s (%s): got %q, want the page's %q", tc.ref, tc.figure, got, page[tc.figure])
+		}
+	}
 }
 
 func mustFloat(tb testing.TB, s string) float64 {

@@ -115,12 +115,28 @@ func (a *app) report(c echo.Context) (*sla.Report, error) {
 			return nil, err
 		}
 	}
-	for _, field := range []string{"from", "to", "group_by"} {
-		if msg, ok := f.Problems[field]; ok {
-			return nil, errs.Field(field, "%s", msg)
-		}
+	if ps := f.problems(); len(ps) > 0 {
+		return nil, errs.Field(ps[0].ID, "%s", ps[0].Message)
 	}
 	return rep, nil
+}
+
+// problems lists what is wrong with the form in the order of its fields;
+// a field the form does not have (none today) is listed last, linked to
+// the first field.
+func (f *reportForm) problems() []problem {
+	var out []problem
+	for _, id := range []string{"from", "to", "group_by"} {
+		if msg, ok := f.Problems[id]; ok {
+			out = append(out, problem{ID: id, Message: msg})
+		}
+	}
+	for id, msg := range f.Problems {
+		if id != "from" && id != "to" && id != "group_by" {
+			out = append(out, problem{ID: "from", Message: msg})
+		}
+	}
+	return out
 }
 
 func (a *app) handleReportCSV(c echo.Context) error {
@@ -261,6 +277,23 @@ func (a *app) fillReport(c echo.Context, v *reportsView, f *reportForm) error {
 		}
 		reps[g] = rep
 	}
+	rep := v.show(f, reps)
+	actor := viewer(c).Actor
+	var err error
+	if v.AtRisk, err = a.openRequests(ctx, actor, f.Agency, sla.AtRisk, rep.Open.AtRisk); err != nil {
+		return err
+	}
+	if v.Breached, err = a.openRequests(ctx, actor, f.Agency, sla.Breached, rep.Open.Breached); err != nil {
+		return err
+	}
+	v.Breached.Caption, v.Breached.Empty = "Open requests past their due time", "No open request is past its due time."
+	v.AtRisk.Caption, v.AtRisk.Empty = "Open requests at risk of missing the target", "No open request is at risk."
+	return nil
+}
+
+// show puts the reports of each grouping on the page and returns the one
+// whose totals it shows.
+func (v *reportsView) show(f *reportForm, reps map[string]*sla.Report) *sla.Report {
 	rep := reps[f.GroupBy]
 	if rep == nil {
 		rep = reps[sla.ByMonth]
@@ -283,17 +316,7 @@ func (a *app) fillReport(c echo.Context, v *reportsView, f *reportForm) error {
 		t := newChart("requesting", "Compliance rate by requesting agency", "Requesting agency", r.Groups, nil)
 		v.Requesting = &t
 	}
-	actor := viewer(c).Actor
-	var err error
-	if v.AtRisk, err = a.openRequests(ctx, actor, f.Agency, sla.AtRisk, rep.Open.AtRisk); err != nil {
-		return err
-	}
-	if v.Breached, err = a.openRequests(ctx, actor, f.Agency, sla.Breached, rep.Open.Breached); err != nil {
-		return err
-	}
-	v.Breached.Caption, v.Breached.Empty = "Open requests past their due time", "No open request is past its due time."
-	v.AtRisk.Caption, v.AtRisk.Empty = "Open requests at risk of missing the target", "No open request is at risk."
-	return nil
+	return rep
 }
 
 var groupOptions = []option{
@@ -324,11 +347,7 @@ func (a *app) fillReportForm(c echo.Context, v *reportsView, f *reportForm) erro
 		o.Selected = o.Value == f.GroupBy
 		v.GroupBy.Options = append(v.GroupBy.Options, o)
 	}
-	for _, id := range []string{"from", "to", "group_by"} {
-		if msg, ok := f.Problems[id]; ok {
-			v.Errors = append(v.Errors, problem{ID: id, Message: msg})
-		}
-	}
+	v.Errors = f.problems()
 	if v.AgencyChoice = viewer(c).Actor.Has(workflow.Admin); !v.AgencyChoice {
 		return nil
 	}

@@ -16,10 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"datashare/models"
+	"datashare/models/modelstest"
 )
 
 // benchClients is how many clients the concurrent benchmarks run at once.
@@ -171,50 +169,25 @@ func (f *failures) check(b *testing.B) {
 // request's SLA clock as a submission would. It returns their ids in order.
 func mustSeedSubmitted(tb testing.TB, db *models.DB, requesterID int64, n int, stamp func(r *models.Request, from, to string, at time.Time)) []int64 {
 	tb.Helper()
-	const batch = 500
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	ids := make([]int64, 0, n)
-	err := db.Gorm.Transaction(func(tx *gorm.DB) error {
-		for start := 0; start < n; start += batch {
-			rs := make([]models.Request, min(batch, n-start))
-			for i := range rs {
-				rs[i] = models.Request{
-					Title: "Residents aged 65+ per block", Purpose: "Vaccination outreach",
-					DataDescription: "Counts per block, 2025", Classification: "official-open",
-					RequestingAgency: "MOH", OwnerAgency: "HDB", RequesterID: requesterID,
-					State: "submitted", ApprovalsRequired: 1, Version: 2,
-					CreatedAt: now, UpdatedAt: now, SubmittedAt: &now,
-				}
-				rs[i].SLA.StateSince = &now
-				if stamp != nil {
-					stamp(&rs[i], "draft", "submitted", now)
-				}
-			}
-			if err := tx.Omit(clause.Associations).Create(&rs).Error; err != nil {
-				return err
-			}
-			draft := "draft"
-			ts := make([]models.Transition, 0, 2*len(rs))
-			for _, r := range rs {
-				if r.ID == 0 {
-					return fmt.Errorf("seeded request without an id")
-				}
-				ids = append(ids, r.ID)
-				ts = append(ts,
-					models.Transition{RequestID: r.ID, Action: "create", ToState: "draft", ActorID: &requesterID, At: now},
-					models.Transition{RequestID: r.ID, Action: "submit", FromState: &draft, ToState: "submitted", ActorID: &requesterID, At: now},
-				)
-			}
-			if err := tx.Omit(clause.Associations).Create(&ts).Error; err != nil {
-				return err
-			}
+	draft := "draft"
+	return modelstest.MustSeedRequests(tb, db, n, func(_ int, r *models.Request) []models.Transition {
+		*r = models.Request{
+			Title: "Residents aged 65+ per block", Purpose: "Vaccination outreach",
+			DataDescription: "Counts per block, 2025", Classification: "official-open",
+			RequestingAgency: "MOH", OwnerAgency: "HDB", RequesterID: requesterID,
+			State: "submitted", ApprovalsRequired: 1, Version: 2,
+			CreatedAt: now, UpdatedAt: now, SubmittedAt: &now,
 		}
-		return nil
+		r.SLA.StateSince = &now
+		if stamp != nil {
+			stamp(r, "draft", "submitted", now)
+		}
+		return []models.Transition{
+			{Action: "create", ToState: "draft", ActorID: &requesterID, At: now},
+			{Action: "submit", FromState: &draft, ToState: "submitted", ActorID: &requesterID, At: now},
+		}
 	})
-	if err != nil {
-		tb.Fatalf("seed %d submitted requests: %v", n, err)
-	}
-	return ids
 }
 
 // mustCount returns the number of rows of table matching where.

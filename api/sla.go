@@ -10,6 +10,7 @@ import (
 	"datashare/errs"
 	"datashare/imports"
 	"datashare/sla"
+	"datashare/spreadsheet"
 	"datashare/workflow"
 )
 
@@ -20,6 +21,7 @@ const importPath = "/api/v1/admin/import"
 func registerSLARoutes(g authedGroup, s *server) {
 	g.GET("/reports/sla", s.handleReport)
 	g.GET("/reports/sla.csv", s.handleReportCSV)
+	g.GET("/reports/sla.xlsx", s.handleReportXLSX)
 	g.POST("/admin/jobs/sla-check", s.handleSLACheck)
 	g.POST("/admin/import", s.handleImport, middleware.BodyLimit("64MiB"))
 }
@@ -62,6 +64,19 @@ func (s *server) handleReportCSV(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.csv"`)
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(rep.CSV()))
+}
+
+func (s *server) handleReportXLSX(c echo.Context) error {
+	rep, err := s.report(c)
+	if err != nil {
+		return err
+	}
+	b, err := spreadsheet.SLAReport(rep)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.xlsx"`)
+	return c.Blob(http.StatusOK, spreadsheet.ContentType, b)
 }
 
 func (s *server) handleSLACheck(c echo.Context) error {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"datashare/calendar"
 	"datashare/models"
 	"datashare/models/modelstest"
+	"datashare/spreadsheet"
 )
 
 type slaView struct {
@@ -383,5 +387,49 @@ func TestPatchNullClearsAnOptionalField(t *testing.T) {
 		if v["legal_basis"] != step.wantLegal || v["title"] != step.wantTitle {
 			t.Fatalf("after PATCH %s: got legal_basis %v, title %v; want %v, %v", step.body, v["legal_basis"], v["title"], step.wantLegal, step.wantTitle)
 		}
+	}
+}
+
+func TestReportXLSXIsTheSameReportAsTheCSV(t *testing.T) {
+	e := newEnv(t, modelstest.MustOpen(t, models.SQLite))
+	e.mustReach(t, "official-open", "fulfilled")
+	today := time.Now().In(time.FixedZone("SGT", 8*3600))
+	from, to := today.AddDate(0, 0, -1).Format("2006-01-02"), today.AddDate(0, 0, 2).Format("2006-01-02")
+	q := "?from=" + from + "&to=" + to + "&group_by=owner_agency"
+	tests := []struct {
+		name, token, query string
+		status             int
+	}{
+		{"requester", "MOH.requester", q, 403},
+		{"manager other agency", "HDB.manager", q + "&agency=MOH", 403},
+		{"bad date", "admin", "?from=2025-13-01&to=2026-01-01", 422},
+		{"no token", "", q, 401},
+		{"manager own agency", "HDB.manager", q, 200},
+	}
+	for _, tt := range tests {
+		r := e.do(t, request{method: "GET", path: "/api/v1/reports/sla.xlsx" + tt.query, token: tt.token})
+		if r.Status != tt.status {
+			t.Fatalf("%s: got %d %s, want %d", tt.name, r.Status, r.Body, tt.status)
+		}
+	}
+	r := e.do(t, request{method: "GET", path: "/api/v1/reports/sla.xlsx" + q, token: "admin"})
+	if r.Status != 200 || r.Header.Get("Content-Type") != spreadsheet.ContentType {
+		t.Fatalf("xlsx: got %d %q, want 200 %q", r.Status, r.Header.Get("Content-Type"), spreadsheet.ContentType)
+	}
+	if got, want := r.Header.Get("Content-Disposition"), `attachment; filename="sla-`+from+`-`+to+`.xlsx"`; got != want {
+		t.Fatalf("Content-Disposition: got %q, want %q", got, want)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("open the workbook: %v", err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows("Groups", excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"Owner agency", "Met", "Missed", "Compliance rate"}, {"HDB", "1", "0", "1"}, {"Total", "1", "0", "1"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Fatalf("Groups sheet: got %v, want %v (the CSV's rows)", rows, want)
 	}
 }

@@ -46,24 +46,26 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 var fullEnv = map[string]string{
-	"DATASHARE_ADDR":                "127.0.0.1:9000",
-	"DATASHARE_DB":                  "/var/lib/datashare/env.db",
-	"DATASHARE_ADMIN_EMAIL":         "  admin@tech.gov.sg ",
-	"DATASHARE_ADMIN_TOKEN":         "env-token-0123456789abcdefghijklmnopq",
-	"DATASHARE_APPROVALS":           "restricted=3, Confidential=4",
-	"DATASHARE_LOG_FORMAT":          "json",
-	"DATASHARE_LOG_LEVEL":           "debug",
-	"DATASHARE_SHUTDOWN_TIMEOUT":    "5s",
-	"DATASHARE_TZ":                  "Asia/Tokyo",
-	"DATASHARE_WORKING_HOURS":       "mon-fri 09:00-17:00",
-	"DATASHARE_SLA_TARGET_DAYS":     "10",
-	"DATASHARE_SLA_WARN_DAYS":       "8.5",
-	"DATASHARE_SLA_CHECK_SCHEDULE":  "0 * * * *",
-	"DATASHARE_DIGEST_SCHEDULE":     "30 7 * * *",
-	"DATASHARE_SMTP_URL":            "smtps://mailer:env-smtp-pass@mail.tech.gov.sg",
-	"DATASHARE_MAIL_FROM":           "Data sharing <datashare@tech.gov.sg>",
-	"DATASHARE_BASE_URL":            "https://datashare.tech.gov.sg",
-	"DATASHARE_NOTIFY_MAX_ATTEMPTS": "3",
+	"DATASHARE_ADDR":                 "127.0.0.1:9000",
+	"DATASHARE_DB":                   "/var/lib/datashare/env.db",
+	"DATASHARE_ADMIN_EMAIL":          "  admin@tech.gov.sg ",
+	"DATASHARE_ADMIN_TOKEN":          "env-token-0123456789abcdefghijklmnopq",
+	"DATASHARE_APPROVALS":            "restricted=3, Confidential=4",
+	"DATASHARE_LOG_FORMAT":           "json",
+	"DATASHARE_LOG_LEVEL":            "debug",
+	"DATASHARE_SHUTDOWN_TIMEOUT":     "5s",
+	"DATASHARE_TZ":                   "Asia/Tokyo",
+	"DATASHARE_WORKING_HOURS":        "mon-fri 09:00-17:00",
+	"DATASHARE_SLA_TARGET_DAYS":      "10",
+	"DATASHARE_SLA_WARN_DAYS":        "8.5",
+	"DATASHARE_SLA_CHECK_SCHEDULE":   "0 * * * *",
+	"DATASHARE_DIGEST_SCHEDULE":      "30 7 * * *",
+	"DATASHARE_SMTP_URL":             "smtps://mailer:env-smtp-pass@mail.tech.gov.sg",
+	"DATASHARE_MAIL_FROM":            "Data sharing <datashare@tech.gov.sg>",
+	"DATASHARE_BASE_URL":             "https://datashare.tech.gov.sg",
+	"DATASHARE_NOTIFY_MAX_ATTEMPTS":  "3",
+	"DATASHARE_SESSION_IDLE_TIMEOUT": "15m",
+	"DATASHARE_SESSION_LIFETIME":     "8h",
 }
 
 func TestLoadConfigFromEnvironment(t *testing.T) {
@@ -97,6 +99,9 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		{"mail from", cfg.MailFrom, "Data sharing <datashare@tech.gov.sg>"},
 		{"base url", cfg.BaseURL, "https://datashare.tech.gov.sg"},
 		{"notify max attempts", cfg.MaxAttempts, 3},
+		{"session idle timeout", cfg.SessionIdle, 15 * time.Minute},
+		{"session lifetime", cfg.SessionLifetime, 8 * time.Hour},
+		{"secure cookies (https base url)", cfg.Web().Secure, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -124,6 +129,8 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		"--mail-from", "ops@tech.gov.sg",
 		"--base-url", "http://127.0.0.1:9100",
 		"--notify-max-attempts", "20",
+		"--session-idle-timeout", "5m",
+		"--session-lifetime", "1h",
 	}
 	cfg, err := loadConfig("serve", args, envOf(fullEnv), io.Discard, true)
 	if err != nil {
@@ -153,6 +160,9 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		{"mail from", cfg.MailFrom, "ops@tech.gov.sg"},
 		{"base url", cfg.BaseURL, "http://127.0.0.1:9100"},
 		{"notify max attempts", cfg.MaxAttempts, 20},
+		{"session idle timeout", cfg.SessionIdle, 5 * time.Minute},
+		{"session lifetime", cfg.SessionLifetime, time.Hour},
+		{"cookies not secure (http base url)", cfg.Web().Secure, false},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -196,6 +206,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"unknown log format", []string{"--log-format", "xml"}, nil, `DATASHARE_LOG_FORMAT: want text or json, got "xml"`},
 		{"shutdown timeout not a duration", nil, map[string]string{"DATASHARE_SHUTDOWN_TIMEOUT": "30"}, "DATASHARE_SHUTDOWN_TIMEOUT"},
 		{"shutdown timeout of zero", []string{"--shutdown-timeout", "0s"}, nil, "DATASHARE_SHUTDOWN_TIMEOUT"},
+		{"session idle timeout under a minute", []string{"--session-idle-timeout", "30s"}, nil, "DATASHARE_SESSION_IDLE_TIMEOUT"},
+		{"session lifetime shorter than the idle timeout", nil, map[string]string{"DATASHARE_SESSION_LIFETIME": "10m"}, "DATASHARE_SESSION_LIFETIME"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout", "-5s"}, nil, "DATASHARE_SHUTDOWN_TIMEOUT"},
 		{"admin email without token", nil, map[string]string{"DATASHARE_ADMIN_EMAIL": "a@tech.gov.sg"}, "set both DATASHARE_ADMIN_EMAIL and DATASHARE_ADMIN_TOKEN, or neither"},
 		{"admin token without email", nil, map[string]string{"DATASHARE_ADMIN_TOKEN": longToken}, "set both DATASHARE_ADMIN_EMAIL and DATASHARE_ADMIN_TOKEN, or neither"},

@@ -180,8 +180,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "datashare listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "sign in at %s\n", signInAddress(ln.Addr()))
+	fmt.Fprintf(stdout, "datashare listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 
 	served := make(chan error, 1)

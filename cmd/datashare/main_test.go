@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -633,5 +635,49 @@ func TestSLACheckAndReportCommandsOnDemoData(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"sla", "--db", dsn}, envOf(nil), &stdout, &stderr); err == nil {
 		t.Errorf("sla without check: got nil, want a usage error")
+	}
+}
+
+var (
+	signInRE       = regexp.MustCompile(`(?m)^sign in at (http://\S+/login)$`)
+	demoPasswordRE = regexp.MustCompile(`(?m)^Demo password for every demo user below \(new at each start\): (\S+)$`)
+)
+
+// The demo prints where to sign in and one password for every demo user,
+// and a person can sign in with it.
+func TestServeDemoPrintsSignInAddressAndPassword(t *testing.T) {
+	p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", modelstest.DSN(t, models.SQLite))
+	out := p.stdout.String()
+	m := signInRE.FindStringSubmatch(out)
+	if m == nil || m[1] != p.url+"/login" {
+		t.Fatalf("stdout has no \"sign in at %s/login\" line:\n%s", p.url, out)
+	}
+	pw := demoPasswordRE.FindStringSubmatch(out)
+	if pw == nil {
+		t.Fatalf("stdout has no demo password line:\n%s", out)
+	}
+	for _, email := range []string{mohRequester, govtechAdmin, "msf.approver2@demo.gov.sg"} {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := c.Get(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var csrf string
+		u, _ := url.Parse(p.url)
+		for _, ck := range jar.Cookies(u) {
+			if ck.Name == "datashare_csrf" {
+				csrf = ck.Value
+			}
+		}
+		res, err = c.PostForm(m[1], url.Values{"email": {email}, "password": {pw[1]}, "csrf": {csrf}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+			t.Errorf("sign in as %s with the demo password: %d to %q, want 303 to /", email, res.StatusCode, res.Header.Get("Location"))
+		}
 	}
 }

@@ -64,6 +64,15 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 	}); err != nil {
 		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
+	if _, err := c.AddFunc("@every 10m", func() {
+		if n, err := a.Sessions.Cleanup(ctx); err != nil {
+			log.Error("clean up sessions", "error", err)
+		} else if n > 0 {
+			log.Debug("expired sessions deleted", "sessions", n)
+		}
+	}); err != nil {
+		return nil, err
+	}
 	if _, err := c.AddFunc("@every 1m", func() {
 		if err := a.Holidays.Refresh(ctx); err != nil {
 			log.Error("refresh calendar", "error", err)

@@ -82,8 +82,6 @@ type site struct {
 	chromium context.Context
 }
 
-var demoPasswordRE = regexp.MustCompile(`Demo password for every demo user below \(new at each start\): (\S+)`)
-
 // startSite serves the demo on a fresh SQLite file and starts Chromium.
 func startSite(t *testing.T) *site {
 	t.Helper()

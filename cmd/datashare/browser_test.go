@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,13 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	s.needPage(t, "/requests/new")
 	const title = "Household composition of ComCare families"
 
+	manager := s.newWindow(t, "HDB manager")
+	manager.signIn("hdb.manager@demo.gov.sg")
+	if st := manager.follow("Reports"); st != http.StatusOK {
+		t.Fatalf("Reports: got %d, want 200", st)
+	}
+	rateBefore, metBefore := manager.text(`//*[@id="compliance-rate"]`), manager.text(`//*[@id="met"]`)
+
 	requester := s.newWindow(t, "MSF requester")
 	requester.signIn("msf.requester@demo.gov.sg")
 	if st := requester.follow("Requests"); st != http.StatusOK {
@@ -277,8 +285,40 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	approver.act("Mark as shared", "Shared through the secure file exchange.", "Shared")
 	approver.screenshot("request")
 
+	manager.follow("Reports")
+	rateAfter, metAfter := manager.text(`//*[@id="compliance-rate"]`), manager.text(`//*[@id="met"]`)
+	t.Logf("HDB's compliance rate this quarter: %s (%s met) before, %s (%s met) after", rateBefore, metBefore, rateAfter, metAfter)
+	if before, after := mustAtoi(t, metBefore), mustAtoi(t, metAfter); after != before+1 {
+		t.Errorf("Met on Reports: got %d after sharing, want %d (one more than before)", after, before+1)
+	}
+	if rateAfter == rateBefore {
+		t.Errorf("Compliance rate on Reports: got %s before and after sharing within the target, want it to change", rateAfter)
+	}
+	manager.screenshot("report")
+	csv := manager.download("Download CSV")
+	if csv.Status != http.StatusOK || !strings.HasPrefix(csv.ContentType, "text/csv") || !strings.HasPrefix(csv.Head, "group,met,missed,compliance_rate\n") {
+		t.Errorf("Download CSV: got %d %q starting %q, want 200 text/csv starting with the header", csv.Status, csv.ContentType, csv.Head)
+	}
+	xlsx := manager.download("Download XLSX")
+	if xlsx.Status != http.StatusOK || !strings.Contains(xlsx.ContentType, "spreadsheetml") || !strings.HasPrefix(xlsx.Head, "PK") || xlsx.Size < 1000 {
+		t.Errorf("Download XLSX: got %d %q, %d bytes starting %q, want 200, a spreadsheetml workbook (a zip)", xlsx.Status, xlsx.ContentType, xlsx.Size, xlsx.Head[:min(len(xlsx.Head), 4)])
+	}
+	manager.press("Sign out")
+	if manager.open("/reports"); pageName(manager.path()) != "/login" {
+		t.Errorf("/reports after Sign out: got %s, want /login", manager.path())
+	}
+
 	requester.press("Sign out")
 	if requester.open(page); pageName(requester.path()) != "/login" {
 		t.Errorf("%s after Sign out: got %s, want /login", page, requester.path())
 	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatalf("got %q, want a whole number", s)
+	}
+	return n
 }

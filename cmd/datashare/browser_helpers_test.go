@@ -560,6 +560,9 @@ func (w *window) screenshot(name string) {
 	}
 	png := step(w, "screenshot "+name, chromedp.FullScreenshot(100))
 	file := filepath.Join(dir, name+".png")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		w.t.Fatal(err)
+	}
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		w.t.Fatalf("save %s: %v", file, err)
 	}

@@ -213,14 +213,14 @@ func missingFrom(got, want []string) []string {
 // shared, each role in its own window, as the issue's story goes.
 func testRequestLifecycle(t *testing.T, s *site) {
 	s.needPage(t, "/requests/new")
-	const title = "Household composition of ComCare families"
+	const title = "Concession card holders in ComCare families"
 
-	manager := s.newWindow(t, "HDB manager")
-	manager.signIn("hdb.manager@demo.gov.sg")
+	manager := s.newWindow(t, "LTA manager")
+	manager.signIn("lta.manager@demo.gov.sg")
 	if st := manager.follow("Reports"); st != http.StatusOK {
 		t.Fatalf("Reports: got %d, want 200", st)
 	}
-	rateBefore, metBefore := manager.text(`//*[@id="compliance-rate"]`), manager.text(`//*[@id="met"]`)
+	before := manager.compliance()
 
 	requester := s.newWindow(t, "MSF requester")
 	requester.signIn("msf.requester@demo.gov.sg")
@@ -233,12 +233,12 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	if got := requester.mainText(); !strings.Contains(got, "If submitted now, due by") {
 		t.Errorf("new request page: got %q, want the due-date preview", got)
 	}
-	purpose := "Offer housing help to ComCare families before their lease ends."
+	purpose := "Offer transport vouchers to ComCare families who travel far to work."
 	requester.fill("Purpose", purpose)
-	requester.fill("Data description", "Number of occupants per flat of ComCare households, latest count.")
+	requester.fill("Data description", "Count of concession card holders per ComCare household, latest month.")
 	requester.choose("Classification", "restricted")
-	requester.choose("Owner agency", "HDB")
-	requester.fill("Project", "ComCare housing")
+	requester.choose("Owner agency", "LTA")
+	requester.fill("Project", "ComCare transport")
 	if st := requester.press("Save draft"); st != http.StatusUnprocessableEntity {
 		t.Errorf("Save draft with no Title: got %d, want 422", st)
 	}
@@ -248,7 +248,7 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	if !requester.has(`//*[@role="alert"]`) {
 		t.Errorf("Save draft with no Title: no error summary with role=alert")
 	}
-	for label, want := range map[string]string{"Purpose": purpose, "Classification": "restricted", "Owner agency": "HDB", "Project": "ComCare housing"} {
+	for label, want := range map[string]string{"Purpose": purpose, "Classification": "restricted", "Owner agency": "LTA", "Project": "ComCare transport"} {
 		if got := requester.value(label); got != want {
 			t.Errorf("%s after the refused save: got %q, want %q kept", label, got, want)
 		}
@@ -264,21 +264,21 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	requester.wantState("Draft")
 	requester.act("Submit", "", "Submitted")
 
-	approver := s.newWindow(t, "HDB approver")
-	approver.signIn("hdb.approver@demo.gov.sg")
+	approver := s.newWindow(t, "LTA approver")
+	approver.signIn("lta.approver@demo.gov.sg")
 	approver.follow("Inbox")
 	if st := approver.follow(title); st != http.StatusOK || approver.path() != page {
 		t.Fatalf("the request from the Inbox: got %d at %s, want 200 at %s", st, approver.path(), page)
 	}
-	approver.act("Ask for clarification", "Which legal basis lets HDB share occupants with MSF?", "Clarification requested")
+	approver.act("Ask for clarification", "Which legal basis lets LTA share this with MSF?", "Clarification requested")
 
 	requester.open(page)
 	requester.act("Respond", "Section 12 of the ComCare Act; see the attached letter.", "Submitted")
 
 	approver.open(page)
 	approver.act("Approve", "", "Submitted")
-	second := s.newWindow(t, "HDB second approver")
-	second.signIn("hdb.approver2@demo.gov.sg")
+	second := s.newWindow(t, "LTA second approver")
+	second.signIn("lta.approver2@demo.gov.sg")
 	second.open(page)
 	second.act("Approve", "", "Approved")
 	approver.open(page)
@@ -286,13 +286,15 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	approver.screenshot("request")
 
 	manager.follow("Reports")
-	rateAfter, metAfter := manager.text(`//*[@id="compliance-rate"]`), manager.text(`//*[@id="met"]`)
-	t.Logf("HDB's compliance rate this quarter: %s (%s met) before, %s (%s met) after", rateBefore, metBefore, rateAfter, metAfter)
-	if before, after := mustAtoi(t, metBefore), mustAtoi(t, metAfter); after != before+1 {
-		t.Errorf("Met on Reports: got %d after sharing, want %d (one more than before)", after, before+1)
+	after := manager.compliance()
+	t.Logf("LTA's compliance rate this quarter: %s (%d met, %d missed) before, %s (%d met, %d missed) after",
+		before.rate, before.met, before.missed, after.rate, after.met, after.missed)
+	if after.met != before.met+1 || after.missed != before.missed {
+		t.Errorf("Reports after sharing within the target: got %d met, %d missed; want %d met, %d missed",
+			after.met, after.missed, before.met+1, before.missed)
 	}
-	if rateAfter == rateBefore {
-		t.Errorf("Compliance rate on Reports: got %s before and after sharing within the target, want it to change", rateAfter)
+	if want := fmt.Sprintf("%.1f%%", 100*float64(after.met)/float64(after.met+after.missed)); after.rate != want || after.rate == before.rate {
+		t.Errorf("Compliance rate on Reports: got %s before and %s after sharing, want %s after", before.rate, after.rate, want)
 	}
 	manager.screenshot("report")
 	csv := manager.download("Download CSV")
@@ -311,6 +313,21 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	requester.press("Sign out")
 	if requester.open(page); pageName(requester.path()) != "/login" {
 		t.Errorf("%s after Sign out: got %s, want /login", page, requester.path())
+	}
+}
+
+// compliance is the headline of the report page.
+type compliance struct {
+	rate        string
+	met, missed int
+}
+
+func (w *window) compliance() compliance {
+	w.t.Helper()
+	return compliance{
+		rate:   w.text(`//*[@id="compliance-rate"]`),
+		met:    mustAtoi(w.t, w.text(`//*[@id="met"]`)),
+		missed: mustAtoi(w.t, w.text(`//*[@id="missed"]`)),
 	}
 }
 

@@ -630,9 +630,17 @@ func (p *program) mustDemoRequest(token, title string) demoRequest {
 	return demoRequest{}
 }
 
-// needPage skips t while the page at path is not served yet (an unknown
-// path answers 404 before any sign-in redirect).
+// needPage skips t while the page at path is not served yet.
 func (s *site) needPage(t *testing.T, path string) {
+	t.Helper()
+	if !s.serves(t, path) {
+		t.Skipf("waiting for the page %s, which this build does not serve yet", path)
+	}
+}
+
+// serves reports whether path is a page: an unknown path answers 404
+// before any sign-in redirect.
+func (s *site) serves(t *testing.T, path string) bool {
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := c.Get(s.url + path)
@@ -640,9 +648,7 @@ func (s *site) needPage(t *testing.T, path string) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	res.Body.Close()
-	if res.StatusCode == http.StatusNotFound {
-		t.Skipf("waiting for the page %s, which this build does not serve yet", path)
-	}
+	return res.StatusCode != http.StatusNotFound
 }
 
 // fieldMessage is the text of what the field labelled label is described

@@ -310,6 +310,9 @@ func testRequestLifecycle(t *testing.T, s *site) {
 		t.Errorf("/reports after Sign out: got %s, want /login", manager.path())
 	}
 
+	if s.serves(t, "/notifications") {
+		visitPersonalPages(t, requester, "MSF Requester")
+	}
 	requester.press("Sign out")
 	if requester.open(page); pageName(requester.path()) != "/login" {
 		t.Errorf("%s after Sign out: got %s, want /login", page, requester.path())
@@ -338,4 +341,34 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatalf("got %q, want a whole number", s)
 	}
 	return n
+}
+
+// visitPersonalPages goes through the pages every user has, from the
+// header's links: notifications, preferences and the account.
+func visitPersonalPages(t *testing.T, w *window, name string) {
+	t.Helper()
+	if st := w.follow("Notifications"); st != http.StatusOK {
+		t.Fatalf("Notifications: got %d, want 200", st)
+	}
+	if w.has(button("Mark all as read")) {
+		if st := w.press("Mark all as read"); st != http.StatusOK {
+			t.Errorf("Mark all as read: got %d, want 200", st)
+		}
+		if got := w.mainText(); !strings.Contains(got, "You have no unread notifications.") {
+			t.Errorf("after Mark all as read: got %q, want no unread notifications", got)
+		}
+	}
+	if st := w.follow("notification preferences"); st != http.StatusOK || w.path() != "/preferences" {
+		t.Fatalf("notification preferences: got %d at %s, want 200 at /preferences", st, w.path())
+	}
+	if st := w.press("Save preferences"); st != http.StatusOK {
+		t.Errorf("Save preferences unchanged: got %d, want 200", st)
+	}
+	if st := w.follow(name); st != http.StatusOK || w.path() != "/account" {
+		t.Fatalf("the header's %s: got %d at %s, want 200 at /account", name, st, w.path())
+	}
+	w.fill("Current password", "not the password")
+	if st := w.press("Change password"); st == http.StatusOK || st >= 500 {
+		t.Errorf("Change password with a wrong current one: got %d, want a refusal (4xx)", st)
+	}
 }

@@ -339,6 +339,44 @@ func pageName(path string) string {
 	return digitsRE.ReplaceAllString(path, "/{id}")
 }
 
+// key sends keys to the focused element, as typing does.
+func (w *window) key(keys string) {
+	w.t.Helper()
+	step(w, "type", chromedp.KeyEvent(keys))
+}
+
+// pressKey sends keys that load a page (Enter in a form), waits for it,
+// checks it and returns its status.
+func (w *window) pressKey(keys string) int64 {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, stepTimeout)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, chromedp.KeyEvent(keys))
+	if err != nil {
+		w.t.Fatalf("%s: keys %q on %s: %v", w.name, keys, w.path(), err)
+	}
+	w.pageLoaded()
+	return res.Status
+}
+
+// focus is the element that has the focus.
+type focus struct {
+	ID, Tag, Name, Outline, Shadow string
+	Visible                        bool
+}
+
+func (w *window) focused() focus {
+	w.t.Helper()
+	return step(w, "read the focus", chromedp.Evaluate[focus](`(() => {
+		const e = document.activeElement, s = getComputedStyle(e);
+		const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0;
+		return {ID: e.id, Tag: e.tagName.toLowerCase(),
+			Name: (e.labels && e.labels[0] ? e.labels[0].textContent : e.textContent).trim(),
+			Outline: s.outlineStyle + " " + s.outlineWidth, Shadow: s.boxShadow,
+			Visible: outline || s.boxShadow !== "none"};
+	})()`))
+}
+
 // fill types value into the field labelled label, replacing what it held.
 func (w *window) fill(label, value string) {
 	w.t.Helper()

@@ -30,6 +30,7 @@ func TestBrowser(t *testing.T) {
 	}{
 		{"HarnessSeesPageErrors", testHarnessSeesPageErrors},
 		{"SignInAndOut", testSignInAndOut},
+		{"SignInWithTheKeyboard", testSignInWithTheKeyboard},
 		{"EmailLinkReturnsAfterSignIn", testEmailLinkReturnsAfterSignIn},
 		{"CrossOriginFormIsRefused", testCrossOriginFormIsRefused},
 		{"RequestLifecycle", testRequestLifecycle},
@@ -81,6 +82,40 @@ func testSignInAndOut(t *testing.T, s *site) {
 	}
 	if w.has(button("Sign out")) {
 		t.Errorf("after Sign out the page still offers Sign out")
+	}
+}
+
+// testSignInWithTheKeyboard signs in with Tab, typing and Enter only, and
+// checks that every element the focus stops at shows it.
+func testSignInWithTheKeyboard(t *testing.T, s *site) {
+	w := s.newWindow(t, "MOH requester")
+	w.open("/login")
+	var stops []string
+	tabTo := func(id string) {
+		t.Helper()
+		for range 10 {
+			w.key("\t")
+			f := w.focused()
+			stops = append(stops, f.Name)
+			if !f.Visible {
+				t.Errorf("focus on %s (%s): no visible focus indicator (outline %q, box-shadow %q)", f.Name, f.Tag, f.Outline, f.Shadow)
+			}
+			if f.ID == id {
+				return
+			}
+		}
+		t.Fatalf("Tab never reached #%s; stops: %q", id, stops)
+	}
+	tabTo("email")
+	w.key(mohRequester)
+	tabTo("password")
+	w.key(s.password)
+	if st := w.pressKey("\r"); st != http.StatusOK || w.path() != "/" {
+		t.Errorf("Enter in Password: got %d at %s, want 200 at /", st, w.path())
+	}
+	t.Logf("Tab stops on the sign-in page: %q", stops)
+	if stops[0] != "Skip to main content" {
+		t.Errorf("first Tab stop: got %q, want the skip link", stops[0])
 	}
 }
 

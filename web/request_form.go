@@ -24,6 +24,7 @@ type requestFormView struct {
 	Problems []problem
 	Fields   requestFields
 	DueBy    time.Time // if submitted now
+	Target   float64   // working days
 }
 
 type requestFields struct {
@@ -96,7 +97,7 @@ func (a *app) requestForm(c echo.Context, vals requestValues) (*requestFormView,
 		LegalBasis: text("legal-basis", "legal_basis", "Legal basis", "The law or agreement that allows the sharing", vals.LegalBasis, false, true, 1000),
 		Project:    text("project", "project", "Project", "The cross-agency project the data is for", vals.Project, false, false, 200),
 	}
-	return &requestFormView{Page: Page{Nav: "requests"}, Fields: f, DueBy: a.SLA.DueIfSubmitted(a.Now())}, nil
+	return &requestFormView{Page: Page{Nav: "requests"}, Fields: f, DueBy: a.SLA.DueIfSubmitted(a.Now()), Target: a.SLA.Settings().Target}, nil
 }
 
 // markFields puts each validation message of err next to its field and

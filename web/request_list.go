@@ -36,17 +36,17 @@ func (a *app) listFilters(c echo.Context, agencies []option) ([]fieldView, field
 	}
 	agency := func(any string) []option { return append([]option{{Value: "", Label: any}}, agencies...) }
 	fs := []fieldView{
-		{ID: "state", Name: "state", Label: "State", Options: states, Required: true},
-		{ID: "sla", Name: "sla", Label: "SLA status", Options: statuses, Required: true},
-		{ID: "owner", Name: "owner", Label: "Owner agency", Options: agency("Any owner"), Required: true},
-		{ID: "requesting", Name: "requesting", Label: "Requesting agency", Options: agency("Any requester"), Required: true},
+		{ID: "state", Name: "state", Label: "State", Options: states},
+		{ID: "sla", Name: "sla", Label: "SLA status", Options: statuses},
+		{ID: "owner", Name: "owner", Label: "Owner agency", Options: agency("Any owner")},
+		{ID: "requesting", Name: "requesting", Label: "Requesting agency", Options: agency("Any requester")},
 	}
 	for i := range fs {
 		fs[i].Value = q.Get(fs[i].Name)
 		fs[i].Options = selected(fs[i].Options, fs[i].Value)
 	}
 	search := fieldView{ID: "q", Name: "q", Label: "Search", Type: "search", Hint: "Words in the title or purpose",
-		Value: q.Get("q"), MaxLength: workflow.MaxSearch, Required: true}
+		Value: q.Get("q"), MaxLength: workflow.MaxSearch}
 	return fs, search
 }
 

@@ -59,12 +59,12 @@ func (a *app) loadRequest(c echo.Context, id int64) (*requestView, error) {
 		view.Choices = append(view.Choices, choice{Action: string(ch.Action), Label: label, Primary: i == 0,
 			Danger: ch.Action == workflow.Reject || ch.Action == workflow.Withdraw})
 		if ch.CommentNeeded {
-			needing = append(needing, label)
+			needing = append(needing, strings.ToLower(label))
 		}
 	}
 	view.Comment = fieldView{ID: "comment", Name: "comment", Label: "Comment", Multiline: true, MaxLength: 5000}
 	if len(needing) > 0 {
-		view.Comment.Hint = "Required to " + strings.Join(needing, ", ") + "."
+		view.Comment.Hint = "Required to " + orList(needing) + "."
 	}
 	return view, nil
 }
@@ -145,4 +145,12 @@ func (a *app) handleTransition(c echo.Context) error {
 		view.Problems = ps
 	}
 	return a.render(c, status, "request", view)
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

@@ -99,7 +99,7 @@ func (a *app) handleRequestList(c echo.Context) error {
 	if err != nil {
 		fields := map[string]*fieldView{"state": &view.Filters[0], "sla_status": &view.Filters[1],
 			"owner_agency": &view.Filters[2], "requesting_agency": &view.Filters[3], "search": &view.Search}
-		ps, ok := markFields(err, fields, "")
+		ps, ok := markFields(err, fields, "pager")
 		if !ok {
 			return err
 		}

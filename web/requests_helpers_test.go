@@ -29,10 +29,12 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
-func (c *clock) set(at string) {
+func (c *clock) set(at string) { c.at(apptest.Time(at)) }
+
+func (c *clock) at(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = apptest.Time(at).UTC()
+	c.now = t.UTC()
 }
 
 // mustRequest files a draft as email through the service, not the pages.

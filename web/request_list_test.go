@@ -58,7 +58,7 @@ func TestInbox(t *testing.T) {
 		for title, marks := range map[string][]string{
 			"Breached":               {`sla-breached"`, "Breached</span>", "0 of 1"},
 			"At risk, approved once": {`sla-at_risk"`, "At risk</span>", "1 of 2", "You approved"},
-			"To share":               {`state-approved"`, "You approved"},
+			"To share":               {`state-approved"`, "You approved", "awaiting Mark as shared"},
 			"On track":               {`sla-on_track"`},
 		} {
 			row := rowOf(inbox.Body, title)

@@ -129,8 +129,20 @@ func TestRequestPageOfNoRequest(t *testing.T) {
 	if a := b.actAt(id, "submit", "", ""); a.Status != http.StatusBadRequest {
 		t.Errorf("action without a version: got status %d, want 400", a.Status)
 	}
+	s.mustApply(t, id, [2]string{"req@msf.gov.sg", "submit"})
+	for _, tc := range []struct{ who, action string }{
+		{"manager@moh.gov.sg", "approve"},
+		{"req@msf.gov.sg", "approve"},
+		{"approver@msf.gov.sg", "reject"},
+		{"approver1@moh.gov.sg", "withdraw"},
+	} {
+		a := s.signIn(t, tc.who).actAt(id, tc.action, "no", "2")
+		if a.Status != http.StatusForbidden || !strings.Contains(a.Body, "You do not have access to this") {
+			t.Errorf("%s by %s: got status %d, want the 403 page", tc.action, tc.who, a.Status)
+		}
+	}
 	r, _ := s.Workflow.Get(context.Background(), apptest.Admin, id)
-	if r.State != "draft" || r.Version != 1 {
-		t.Errorf("after refused actions: got %s at version %d, want draft at version 1", r.State, r.Version)
+	if r.State != "submitted" || r.Version != 2 {
+		t.Errorf("after refused actions: got %s at version %d, want submitted at version 2", r.State, r.Version)
 	}
 }

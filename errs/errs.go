@@ -70,3 +70,27 @@ func CodeOf(err error) Code {
 func Is(err error, code Code) bool {
 	return err != nil && CodeOf(err) == code
 }
+
+// Fields returns every Invalid error in err's tree, in order: a validation
+// may report several fields at once with errors.Join.
+func Fields(err error) []*Error {
+	var out []*Error
+	var walk func(error)
+	walk = func(err error) {
+		switch x := err.(type) {
+		case nil:
+		case *Error:
+			if x.Code == Invalid {
+				out = append(out, x)
+			}
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}

@@ -77,6 +77,13 @@ func (k *Keeper) Settings() Settings { return k.settings }
 // Calendar returns the calendar in force.
 func (k *Keeper) Calendar() *calendar.Calendar { return k.cals.Current() }
 
+// DueIfSubmitted is when a request submitted at now would be due: the
+// instant the target's working days have elapsed, under the calendar in
+// force.
+func (k *Keeper) DueIfSubmitted(now time.Time) time.Time {
+	return k.cals.Current().Due(now, k.settings.Target)
+}
+
 func ptr(t time.Time) *time.Time { return &t }
 
 // Stamp updates r.SLA for a transition from one state to another at at. It

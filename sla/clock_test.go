@@ -90,6 +90,8 @@ func TestClockStartsAtSubmissionAndDueIsSevenWorkingDaysLater(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := replay(t, k, []step{{"draft", "submitted", tt.submit}})
 			wantTime(t, "due_at", r.SLA.DueAt, at(t, tt.wantDue))
+			due := k.DueIfSubmitted(at(t, tt.submit))
+			wantTime(t, "due if submitted", &due, at(t, tt.wantDue))
 			wantTime(t, "warn_at", r.SLA.WarnAt, at(t, tt.wantWarn))
 			if r.SLA.Target == nil || *r.SLA.Target != 7 {
 				t.Fatalf("target: got %v, want 7", r.SLA.Target)

@@ -126,7 +126,7 @@ func BenchmarkPages(b *testing.B) {
 			}{
 				{"inbox", approver, "/inbox"},
 				{"requests", requester, "/requests"},
-				{"requests_at_risk", requester, "/requests?sla_status=at_risk"},
+				{"requests_at_risk", requester, "/requests?sla=at_risk"},
 				{"requests_search", requester, "/requests?q=batch+4242"},
 				{"reports", manager, "/reports"},
 				{"request", approver, "/requests/2"},

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"datashare/accounts"
 	"datashare/apptest"
@@ -181,4 +183,33 @@ func (b *browser) post(path string, form url.Values) answer {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
+}
+
+// clock is a test's settable time, read by the server's goroutines. Tests
+// keep it in the past: the session manager stamps expiry by the real clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock(at string) *clock { return &clock{now: apptest.Time(at).UTC()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) set(at string) { c.at(apptest.Time(at)) }
+
+func (c *clock) at(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t.UTC()
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

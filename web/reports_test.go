@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,33 +18,6 @@ import (
 	"datashare/models/modelstest"
 	"datashare/workflow"
 )
-
-// clock is a controllable time for the services and the pages. Tests keep
-// it in the past: the session manager stamps expiry by the real clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(at string) *clock { return &clock{t: apptest.Time(at).UTC()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(at string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = apptest.Time(at).UTC()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // mustFile files and submits an official-open request of requester to
 // owner, an hour of the clock per step.
@@ -65,7 +37,7 @@ func (s *site) mustFile(tb testing.TB, clk *clock, requester, owner, title strin
 func (s *site) mustAct(tb testing.TB, clk *clock, id int64, email string, act workflow.Action, comment string) *models.Request {
 	tb.Helper()
 	if clk != nil {
-		clk.Advance(time.Hour)
+		clk.advance(time.Hour)
 	}
 	r, err := s.Workflow.Apply(context.Background(), s.actor(email), id, act, comment, 0)
 	if err != nil {
@@ -175,7 +147,7 @@ func TestReportRateChangesWhenARequestIsShared(t *testing.T) {
 			t.Fatalf("after sharing: got %v, want 100.0%%, 1 met, 0 missed, 1 finished", after)
 		}
 		// The other one passes its due time (Wed 11 Feb, 10:00 + 1 h) unshared.
-		clk.Set("2026-02-12T10:00:00+08:00")
+		clk.set("2026-02-12T10:00:00+08:00")
 		b = s.signIn(t, "manager@moh.gov.sg")
 		missed := figures(t, b.mustReport("").Body)
 		if missed["compliance-rate"] != "50.0%" || missed["met"] != "1" || missed["missed"] != "1" {
@@ -196,7 +168,7 @@ func TestReportDefaultWindowIsTheQuarterInSingapore(t *testing.T) {
 	clk := newClock(tests[0].now)
 	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{App: apptest.Options{Now: clk.Now}})
 	for _, tt := range tests {
-		clk.Set(tt.now)
+		clk.set(tt.now)
 		a := s.signIn(t, "manager@moh.gov.sg").mustReport("")
 		for _, want := range []string{
 			`name="from" type="date" value="` + tt.from + `"`,
@@ -283,7 +255,7 @@ func TestReportDownloadsAreTheReportOnThePage(t *testing.T) {
 			s.mustShare(t, clk, r.ID, "approver1@moh.gov.sg")
 		}
 		s.mustFile(t, clk, "req@hdb.gov.sg", "MOH", "Late one")
-		clk.Set("2026-02-20T10:00:00+08:00")
+		clk.set("2026-02-20T10:00:00+08:00")
 		b := s.signIn(t, "admin@govtech.gov.sg")
 		const q = "?from=2026-01-01&to=2026-04-01&group_by=owner_agency"
 		page := figures(t, b.mustReport(q).Body)
@@ -409,13 +381,13 @@ func TestReportListsTheOpenRequestsAtRiskAndBreached(t *testing.T) {
 		s := newSite(t, db, siteOptions{App: apptest.Options{Now: clk.Now}})
 		breached := s.mustFile(t, clk, "req@msf.gov.sg", "MOH", "Seniors per block") // submitted Mon 2 Feb, 10:00
 		other := s.mustFile(t, clk, "req@hdb.gov.sg", "MSF", "Rental flats")         // 11:00, another pair
-		clk.Set("2026-02-04T09:00:00+08:00")
+		clk.set("2026-02-04T09:00:00+08:00")
 		atRisk := s.mustFile(t, clk, "req@msf.gov.sg", "MOH", "Clinic visits") // Wed 4 Feb, 10:00
-		clk.Set("2026-02-05T09:00:00+08:00")
+		clk.set("2026-02-05T09:00:00+08:00")
 		s.mustFile(t, clk, "req@msf.gov.sg", "MOH", "On track") // Thu 5 Feb, 10:00
 		// Wed 11 Feb, 12:00: the first is past due, the third has run 5.2
 		// working days of 7.
-		clk.Set("2026-02-11T12:00:00+08:00")
+		clk.set("2026-02-11T12:00:00+08:00")
 
 		link := func(r *models.Request) string { return fmt.Sprintf(`<a href="/requests/%d">%s</a>`, r.ID, r.Title) }
 		section := func(body, id string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -15,9 +16,11 @@ import (
 // Filter narrows List.
 type Filter struct {
 	State            string
+	States           []string // any of these states, besides State
 	OwnerAgency      string
 	RequestingAgency string
 	SLAStatus        string    // one of the SLA statuses, at Now
+	Search           string    // words in the title or purpose, ignoring the case of ASCII letters; at most 200 characters
 	Now              time.Time // the instant SLAStatus is judged at
 	SortByDue        bool      // soonest due first, undated last, instead of newest first
 	Limit            int       // 1..100; 0 means 50
@@ -35,6 +38,9 @@ type Cursor struct {
 // MaxPageSize is the largest page List returns.
 const MaxPageSize = 100
 
+// MaxSearch is the longest text Filter.Search may hold, in characters.
+const MaxSearch = 200
+
 // List returns the requests actor may see in the order f asks for, and
 // where the next page starts (nil on the last page).
 //
@@ -45,6 +51,14 @@ const MaxPageSize = 100
 func (s *Service) List(ctx context.Context, actor Actor, f Filter) ([]models.Request, *Cursor, error) {
 	if f.State != "" && !State(f.State).Valid() {
 		return nil, nil, errs.Field("state", "unknown state %q", f.State)
+	}
+	for _, st := range f.States {
+		if !State(st).Valid() {
+			return nil, nil, errs.Field("states", "unknown state %q", st)
+		}
+	}
+	if utf8.RuneCountInString(f.Search) > MaxSearch {
+		return nil, nil, errs.Field("search", "search must be at most %d characters", MaxSearch)
 	}
 	if f.Limit == 0 {
 		f.Limit = 50
@@ -98,6 +112,24 @@ func visibility(actor Actor) []way {
 		{agency: "requesting_agency", code: actor.Agency},
 		{agency: "owner_agency", code: actor.Agency, submitted: true},
 	}
+}
+
+// empty reports whether f leaves nothing to see this way: a request's two
+// agencies differ, so the actor's own agency as the other side of the
+// request rules out every request this way reads. Skipping the branch
+// spares the database a walk of the agency's index that finds nothing (an
+// approver's inbox, a requester's own agency's requests).
+func (w way) empty(f Filter) bool {
+	if f.OwnerAgency == f.RequestingAgency {
+		return false // nothing either way, and the query keeps a branch
+	}
+	switch w.agency {
+	case "requesting_agency":
+		return f.OwnerAgency == w.code
+	case "owner_agency":
+		return f.RequestingAgency == w.code
+	}
+	return false
 }
 
 // where narrows a branch of section sec to the requests seen this way.
@@ -191,6 +223,9 @@ func (s *Service) listQuery(db *gorm.DB, actor Actor, f Filter) (*gorm.DB, error
 	}
 	var branches []any
 	for _, w := range visibility(actor) {
+		if w.empty(f) {
+			continue
+		}
 		for _, sec := range sections(f) {
 			b := db.Session(&gorm.Session{NewDB: true}).Model(&models.Request{}).
 				Scopes(w.where(sec), sec.where).Scopes(filters...).Order(w.order(sec)).Limit(f.Limit + 1)
@@ -218,6 +253,9 @@ func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
 		}
 	}
 	eq("state", f.State)
+	if len(f.States) > 0 {
+		out = append(out, func(q *gorm.DB) *gorm.DB { return q.Where("state IN ?", f.States) })
+	}
 	eq("owner_agency", f.OwnerAgency)
 	eq("requesting_agency", f.RequestingAgency)
 	if f.SLAStatus != "" {
@@ -231,5 +269,37 @@ func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
 		}
 		out = append(out, scope)
 	}
+	if term := strings.TrimSpace(f.Search); term != "" {
+		out = append(out, s.search(term))
+	}
 	return out, nil
+}
+
+// search narrows to requests whose title or purpose holds term. Only ASCII
+// letters are folded, on both databases: SQLite's lower() folds no other,
+// so PostgreSQL is made to fold the same ones rather than all of Unicode,
+// and a search finds the same requests wherever it runs. term is matched
+// literally: % and _ are escaped.
+func (s *Service) search(term string) func(*gorm.DB) *gorm.DB {
+	pattern := "%" + likeEscaper.Replace(asciiLower(term)) + "%"
+	fold := func(col string) string { return "lower(" + col + ")" }
+	if s.db.Dialect == models.Postgres {
+		fold = func(col string) string {
+			return "translate(" + col + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+		}
+	}
+	cond := "(" + fold("title") + " LIKE ? ESCAPE '!' OR " + fold("purpose") + " LIKE ? ESCAPE '!')"
+	return func(q *gorm.DB) *gorm.DB { return q.Where(cond, pattern, pattern) }
+}
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

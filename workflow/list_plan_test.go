@@ -114,6 +114,10 @@ func planCases() []planCase {
 		{"approver, soonest due", appr, Filter{Limit: 50, SortByDue: true}, byDue},
 		{"approver, soonest due, next page", appr, Filter{Limit: 50, SortByDue: true, After: Cursor{ID: 500, DueAt: &due}}, byDue},
 		{"approver, soonest due, in the undated tail", appr, Filter{Limit: 50, SortByDue: true, After: Cursor{ID: 500}}, byDue},
+		{"approver, inbox", appr, Filter{Limit: 50, SortByDue: true, OwnerAgency: "AG2", States: []string{"submitted", "approved"}}, []string{"requests_owner_due"}},
+		{"approver, inbox, next page", appr, Filter{Limit: 50, SortByDue: true, OwnerAgency: "AG2", States: []string{"submitted", "approved"}, After: Cursor{ID: 500, DueAt: &due}}, []string{"requests_owner_due"}},
+		{"requester, own open requests", req, Filter{Limit: 10, RequestingAgency: "AG1", States: []string{"draft", "submitted", "clarification_requested", "approved"}}, []string{"requests_requesting"}},
+		{"requester, newest, searched", req, Filter{Limit: 50, Search: "census"}, newest},
 		{"admin, newest", admin, Filter{Limit: 100}, nil},
 		{"admin, soonest due", admin, Filter{Limit: 100, SortByDue: true}, []string{"requests_due_order"}},
 	}

@@ -197,6 +197,14 @@ func Decide(f Facts, a Actor, act Action, comment string) (Outcome, error) {
 	return out, nil
 }
 
+// CanCreate reports why actor may not file a request, or nil.
+func CanCreate(a Actor) error {
+	if !a.Has(Requester) {
+		return errs.E(errs.Forbidden, "only a requester may file a request")
+	}
+	return nil
+}
+
 // CanEdit reports why actor may not edit the request's fields, or nil.
 // Fields are editable only in draft, and only by the request's requester.
 func CanEdit(f Facts, a Actor) error {

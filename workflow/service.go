@@ -129,7 +129,8 @@ func optional(p *string) *string {
 	return &v
 }
 
-// validate checks r's fields.
+// validate checks r's fields and reports every problem at once, so that a
+// form can show each next to its field; errors.As finds the first.
 func (s *Service) validate(r *models.Request) error {
 	r.Title = strings.TrimSpace(r.Title)
 	r.Purpose = strings.TrimSpace(r.Purpose)
@@ -148,26 +149,21 @@ func (s *Service) validate(r *models.Request) error {
 	if r.Project != nil {
 		checks = append(checks, checkText("project", *r.Project, false, 200))
 	}
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
+	if n, ok := s.policy.Approvals[r.Classification]; ok {
+		r.ApprovalsRequired = n
+	} else {
+		checks = append(checks, errs.Field("classification", "unknown classification %q; one of %s",
+			r.Classification, strings.Join(s.policy.Classifications(), ", ")))
 	}
-	n, ok := s.policy.Approvals[r.Classification]
-	if !ok {
-		return errs.Field("classification", "unknown classification %q; one of %s",
-			r.Classification, strings.Join(s.policy.Classifications(), ", "))
-	}
-	r.ApprovalsRequired = n
-	if r.OwnerAgency == "" {
-		return errs.Field("owner_agency", "owner_agency is required")
-	}
-	if r.OwnerAgency == r.RequestingAgency {
-		return errs.Field("owner_agency", "owner_agency must differ from your own agency %s", r.RequestingAgency)
+	switch r.OwnerAgency {
+	case "":
+		checks = append(checks, errs.Field("owner_agency", "owner_agency is required"))
+	case r.RequestingAgency:
+		checks = append(checks, errs.Field("owner_agency", "owner_agency must differ from your own agency %s", r.RequestingAgency))
 	}
 	// An unknown owner agency is caught by the foreign key when the row is
 	// written (see ownerAgencyError), which saves a query per write.
-	return nil
+	return errors.Join(checks...)
 }
 
 // ownerAgencyError turns the foreign-key violation of an unknown owner
@@ -196,8 +192,8 @@ func (s *Service) CreateImported(ctx context.Context, actor Actor, in NewRequest
 }
 
 func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at time.Time, externalRef *string) (*models.Request, error) {
-	if !actor.Has(Requester) {
-		return nil, errs.E(errs.Forbidden, "only a requester may file a request")
+	if err := CanCreate(actor); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	if !at.IsZero() {

@@ -668,14 +668,6 @@ func (p *program) mustDemoRequest(token, title string) demoRequest {
 	return demoRequest{}
 }
 
-// needPage skips t while the page at path is not served yet.
-func (s *site) needPage(t *testing.T, path string) {
-	t.Helper()
-	if !s.serves(t, path) {
-		t.Skipf("waiting for the page %s, which this build does not serve yet", path)
-	}
-}
-
 // serves reports whether path is a page: an unknown path answers 404
 // before any sign-in redirect.
 func (s *site) serves(t *testing.T, path string) bool {

@@ -228,7 +228,7 @@ func (w *window) flush() {
 func (w *window) takeProblems() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := w.problems[w.reported:]
+	p := append([]string(nil), w.problems[w.reported:]...)
 	w.problems = w.problems[:w.reported]
 	return p
 }

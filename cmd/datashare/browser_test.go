@@ -202,10 +202,11 @@ func testEmailLinkReturnsAfterSignIn(t *testing.T, s *site) {
 	}
 }
 
-// testHarnessSeesPageErrors breaks the rules on purpose in a page,
-// so that the checks every other browser test relies on are known to work:
-// an inline script and style (refused by the Content-Security-Policy), an
-// image from another origin, and an uncaught exception.
+// testHarnessSeesPageErrors breaks the rules on purpose in a page, so that
+// the checks every other browser test relies on are known to work: an
+// inline script and style (refused by the Content-Security-Policy), an
+// image from another origin, an uncaught exception, and an image and a
+// field that axe-core must find (no alt text, no label).
 func testHarnessSeesPageErrors(t *testing.T, s *site) {
 	w := s.newWindow(t, "anyone")
 	w.open("/login")
@@ -213,13 +214,22 @@ func testHarnessSeesPageErrors(t *testing.T, s *site) {
 		const s = document.createElement("script"); s.textContent = "1"; document.body.append(s);
 		const d = document.createElement("div"); d.setAttribute("style", "color: red"); document.body.append(d);
 		const i = document.createElement("img"); i.src = "http://example.invalid/x.png"; document.body.append(i);
+		const a = document.createElement("img"); a.src = "data:,"; document.querySelector("main").append(a);
+		const f = document.createElement("input"); document.querySelector("main").append(f);
 		setTimeout(() => { throw new Error("thrown on purpose"); });`))
+	var rules []string
+	for _, v := range w.axe("/login, broken") {
+		rules = append(rules, v.ID+" ("+v.Impact+")")
+	}
+	if missing := missingFrom(rules, []string{"image-alt (critical)", "label (critical)"}); len(missing) > 0 {
+		t.Errorf("axe on a page with an image without alt and a field without label: got %q, want also %q", rules, missing)
+	}
 	want := []string{"script-src", "style-src", "request to another origin: GET http://example.invalid/x.png", "thrown on purpose"}
 	deadline := time.Now().Add(5 * time.Second)
 	var got []string
 	for time.Now().Before(deadline) {
 		got = append(got, w.takeProblems()...)
-		if missing := missingFrom(got, want); len(missing) == 0 {
+		if len(missingFrom(got, want)) == 0 {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -204,8 +204,9 @@ func TestPreferencesPage(t *testing.T) {
 			if a.Status != http.StatusUnprocessableEntity || !strings.Contains(a.Body, "Approvers cannot switch off sla.breached") || !strings.Contains(a.Body, `role="alert"`) {
 				t.Errorf("switching off a locked setting: status %d, want 422 with the message\n%s", a.Status, a.Body)
 			}
-			if !strings.Contains(a.Body, `id="pref-email-sla-breached-error"`) {
-				t.Errorf("the refusal is not shown next to its checkbox")
+			if !strings.Contains(a.Body, `id="pref-email-sla-breached-error"`) ||
+				!strings.Contains(a.Body, `id="pref-email-sla-breached" checked disabled aria-describedby="locked-sla-breached pref-email-sla-breached-error"`) {
+				t.Errorf("the refusal is not shown next to its checkbox, still ticked")
 			}
 			a = b.post("/preferences", url.Values{"shown": {"email.no.such"}})
 			if a.Status != http.StatusUnprocessableEntity || !strings.Contains(a.Body, "Unknown event") {
@@ -291,4 +292,40 @@ func TestAccountPage(t *testing.T) {
 			t.Errorf("the new password does not sign in: %v", err)
 		}
 	})
+}
+
+func TestPersonalPagesForEveryRole(t *testing.T) {
+	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
+	for _, tc := range []struct {
+		email, role, agency string
+		locked              bool
+	}{
+		{"req@msf.gov.sg", "Requester", "MSF agency (MSF)", false},
+		{"approver1@moh.gov.sg", "Approver", "MOH agency (MOH)", true},
+		{"manager@moh.gov.sg", "Manager", "MOH agency (MOH)", false},
+		{"admin@govtech.gov.sg", "Admin", "GOVTECH agency (GOVTECH)", false},
+	} {
+		b := s.signIn(t, tc.email)
+		for path, want := range map[string][]string{
+			"/notifications": {"<h1>Notifications</h1>", "You have no unread notifications.", `href="/notifications" aria-current="page">Notifications</a>`},
+			"/preferences":   {"<h1>Notification preferences</h1>", ">Save preferences</button>"},
+			"/account":       {"<dd>" + tc.email + "</dd>", "<dd>" + tc.role + "</dd>", "<dd>" + tc.agency + "</dd>", ">Change password</button>"},
+		} {
+			a := b.get(path)
+			if a.Status != http.StatusOK {
+				t.Errorf("%s %s: status %d, want 200", tc.email, path, a.Status)
+			}
+			for _, w := range want {
+				if !strings.Contains(a.Body, w) {
+					t.Errorf("%s %s lacks %q", tc.email, path, w)
+				}
+			}
+			if strings.Contains(a.Body, "Mark all as read") {
+				t.Errorf("%s %s offers Mark all as read with nothing unread", tc.email, path)
+			}
+		}
+		if got := strings.Contains(b.get("/preferences").Body, " disabled "); got != tc.locked {
+			t.Errorf("%s: a locked setting shown: got %v, want %v", tc.email, got, tc.locked)
+		}
+	}
 }

@@ -131,10 +131,8 @@ func (a *app) refusePreferences(c echo.Context, userID int64, sent notifications
 	}
 	for ch, events := range sent {
 		for e, on := range events {
-			if p[ch] != nil {
-				if _, known := p[ch][e]; known {
-					p[ch][e] = on
-				}
+			if _, known := p[ch][e]; known && !slices.Contains(locked, e) {
+				p[ch][e] = on
 			}
 		}
 	}

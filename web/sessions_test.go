@@ -117,23 +117,28 @@ func TestSessionExpiry(t *testing.T) {
 		name     string
 		settings web.Settings
 		busy     time.Duration // the browser opens a page every margin for this long after sign-in
-		idle     time.Duration // then leaves it alone this long
+		idle     time.Duration // then leaves it alone this long (or until past the lifetime)
 	}{
 		{"idle", web.Settings{IdleTimeout: 1500 * time.Millisecond, Lifetime: time.Hour}, 2 * time.Second, 1500*time.Millisecond + margin},
-		{"lifetime", web.Settings{IdleTimeout: time.Hour, Lifetime: 2 * time.Second}, 2*time.Second - margin, 2 * margin},
+		{"lifetime", web.Settings{IdleTimeout: time.Hour, Lifetime: 2 * time.Second}, 2*time.Second - margin, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 				s := newSite(t, db, siteOptions{Web: tc.settings})
-				start := time.Now()
+				start := time.Now() // the session's lifetime starts after this
 				b := s.signIn(t, "req@msf.gov.sg")
+				signedIn := time.Now() // and before this
 				for time.Since(start)+margin < tc.busy {
 					time.Sleep(margin)
 					if !b.signedIn() {
 						t.Fatalf("signed out %v after sign-in, while in use", time.Since(start))
 					}
 				}
-				time.Sleep(tc.idle)
+				wait := tc.idle
+				if tc.settings.Lifetime < time.Minute {
+					wait = time.Until(signedIn.Add(tc.settings.Lifetime + margin))
+				}
+				time.Sleep(wait)
 				a := b.get("/account")
 				if a.Status != http.StatusSeeOther || a.Location != "/login?next=%2Faccount" {
 					t.Errorf("past the %s limit /account: %d to %q, want 303 to /login?next=%%2Faccount", tc.name, a.Status, a.Location)

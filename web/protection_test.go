@@ -137,6 +137,9 @@ func TestErrorPagesAreHTML(t *testing.T) {
 		if !strings.Contains(a.Body, `<html lang="en-SG">`) || !strings.Contains(a.Body, "A Singapore Government Agency Website") {
 			t.Errorf("%s: the error page is not in the layout", tc.name)
 		}
+		if got, want := strings.Contains(a.Body, ">Sign out</button>"), tc.b == signedIn; got != want {
+			t.Errorf("%s: the header's Sign out shown %v, want %v (who is signed in is shown on every page)", tc.name, got, want)
+		}
 	}
 	a := signedIn.get("/api/v1/unknown")
 	if a.Status != http.StatusNotFound || !strings.HasPrefix(a.Header.Get("Content-Type"), "application/json") || !strings.Contains(a.Body, `"error"`) {

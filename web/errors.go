@@ -67,10 +67,8 @@ func (a *app) renderError(c echo.Context, err error) {
 		v.Heading = http.StatusText(v.Status)
 	}
 	v.Message = msg
-	if v.Viewer = viewer(c); v.Viewer == nil && hasSession(c) {
-		if u, err := a.signedInUser(c); err == nil {
-			v.Viewer = viewerOf(u)
-		}
+	if v.Viewer = viewer(c); v.Viewer == nil {
+		v.Viewer = a.readViewer(c)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(v.Status)
@@ -102,4 +100,26 @@ func (a *app) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 func hasSession(c echo.Context) bool {
 	ok, _ := c.Get(sessionKey).(bool)
 	return ok
+}
+
+// readViewer finds who is signed in for an error page. An unknown address
+// is answered outside any page's middleware, so its session is read here,
+// only to draw the header: nothing is saved.
+func (a *app) readViewer(c echo.Context) *Viewer {
+	if !hasSession(c) {
+		ck, err := c.Cookie(a.sessions.Cookie.Name)
+		if err != nil {
+			return nil
+		}
+		ctx, err := a.sessions.Load(c.Request().Context(), ck.Value)
+		if err != nil {
+			return nil
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
+	}
+	u, err := a.signedInUser(c)
+	if err != nil {
+		return nil
+	}
+	return viewerOf(u)
 }

@@ -213,3 +213,38 @@ func (c *clock) advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// replica serves the same database as s from a second server, as another
+// replica of one deployment does; its users are s's.
+func (s *site) replica(tb testing.TB, o siteOptions) *site {
+	tb.Helper()
+	a := apptest.Wire(tb, s.DB, o.App)
+	h, err := a.Handler(o.Web)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return &site{App: a, URL: srv.URL, Users: s.Users}
+}
+
+// on is the same browser (the same cookie jar) pointed at another server
+// of the same host.
+func (b *browser) on(s *site) *browser {
+	return &browser{tb: b.tb, site: s, client: b.client}
+}
+
+// send sends a form with the given headers and nothing added: no CSRF
+// token unless form holds one.
+func (b *browser) send(method, path string, form url.Values, header http.Header) answer {
+	b.tb.Helper()
+	req, err := http.NewRequest(method, b.site.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	return b.do(req)
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"datashare/accounts"
+	"datashare/models"
+)
+
+type accountView struct {
+	Page
+	User                  models.User
+	AgencyName            string
+	Roles                 string
+	Current, New, Confirm fieldView
+	Problems              []problem
+}
+
+// accountView never carries a password back into the form: a refused
+// attempt shows empty password fields.
+func (a *app) accountView(c echo.Context) (*accountView, error) {
+	ctx := c.Request().Context()
+	u, err := a.Accounts.UserByID(ctx, viewer(c).ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &accountView{Page: Page{Nav: "account"}, User: u, AgencyName: u.AgencyCode}
+	agencies, err := a.Accounts.ListAgencies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ag := range agencies {
+		if ag.Code == u.AgencyCode {
+			v.AgencyName = ag.Name
+		}
+	}
+	var roles []string
+	for _, r := range accounts.RolesOf(u) {
+		roles = append(roles, roleLabel(string(r)))
+	}
+	v.Roles = strings.Join(roles, ", ")
+	v.Current = fieldView{ID: "current_password", Name: "current_password", Label: "Current password", Type: "password", Required: true, Autocomplete: "current-password"}
+	v.New = fieldView{ID: "new_password", Name: "new_password", Label: "New password", Type: "password", Required: true, Autocomplete: "new-password",
+		Hint: "At least 12 characters (at most 72). A few unrelated words make a strong password that is easy to remember."}
+	v.Confirm = fieldView{ID: "confirm_password", Name: "confirm_password", Label: "Confirm new password", Type: "password", Required: true, Autocomplete: "new-password"}
+	return v, nil
+}
+
+var roleLabels = map[string]string{"requester": "Requester", "approver": "Approver", "manager": "Manager", "admin": "Admin"}
+
+func roleLabel(r string) string {
+	if l, ok := roleLabels[r]; ok {
+		return l
+	}
+	return r
+}
+
+func (a *app) handleAccount(c echo.Context) error {
+	v, err := a.accountView(c)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, "account", v)
+}
+
+// handlePasswordChange ends every other session of the user at once (the
+// service moves their session epoch on) and keeps this one, under a new
+// token that carries the new epoch.
+func (a *app) handlePasswordChange(c echo.Context) error {
+	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
+	if next != confirm {
+		return a.refusePassword(c, "confirm_password", "The new password and its confirmation are not the same")
+	}
+	u, err := a.Accounts.ChangePassword(c.Request().Context(), viewer(c).Actor, current, next)
+	if field, msg, ok := fieldProblem(err); ok {
+		return a.refusePassword(c, field, msg)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.signIn(c, u); err != nil {
+		return err
+	}
+	a.Log.Info("password changed", "user_id", u.ID, "email", u.Email, "address", c.RealIP())
+	a.flash(c, "Your password has been changed; other sessions have been signed out.")
+	return seeOther(c, "/account")
+}
+
+func (a *app) refusePassword(c echo.Context, field, msg string) error {
+	v, err := a.accountView(c)
+	if err != nil {
+		return err
+	}
+	for _, f := range []*fieldView{&v.Current, &v.New, &v.Confirm} {
+		if f.Name == field {
+			f.Error = msg
+			v.Problems = []problem{{ID: f.ID, Message: msg}}
+		}
+	}
+	if v.Problems == nil {
+		v.Problems = []problem{{ID: v.Current.ID, Message: msg}}
+	}
+	return a.render(c, http.StatusUnprocessableEntity, "account", v)
+}

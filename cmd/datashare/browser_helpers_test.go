@@ -577,19 +577,6 @@ func (p *program) mustDemoRequest(token, title string) demoRequest {
 	return demoRequest{}
 }
 
-// serves reports whether path is a page: an unknown path answers 404
-// before any sign-in redirect.
-func (s *site) serves(t *testing.T, path string) bool {
-	t.Helper()
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(s.url + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	res.Body.Close()
-	return res.StatusCode != http.StatusNotFound
-}
-
 // fieldMessage is the text of what the field labelled label is described
 // by (its hint and its error), as a screen reader reads it.
 func (w *window) fieldMessage(label string) string {

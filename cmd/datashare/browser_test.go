@@ -352,9 +352,7 @@ func testRequestLifecycle(t *testing.T, s *site) {
 		t.Errorf("/reports after Sign out: got %s, want /login", manager.path())
 	}
 
-	if s.serves(t, "/notifications") {
-		visitPersonalPages(t, requester, "MSF Requester")
-	}
+	visitPersonalPages(t, requester, "MSF Requester")
 	requester.press("Sign out")
 	if requester.open(page); pageName(requester.path()) != "/login" {
 		t.Errorf("%s after Sign out: got %s, want /login", page, requester.path())

@@ -498,12 +498,16 @@ func xpathLiteral(s string) string {
 }
 
 // screenshot saves a full-page PNG of the current page as
-// $DATASHARE_SCREENSHOTS/name.png when that variable is set.
+// $DATASHARE_SCREENSHOTS/name.png when that variable is set; a relative
+// folder is taken from the repository root (tests run in cmd/datashare).
 func (w *window) screenshot(name string) {
 	w.t.Helper()
 	dir := os.Getenv("DATASHARE_SCREENSHOTS")
 	if dir == "" {
 		return
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir)
 	}
 	png := step(w, "screenshot "+name, chromedp.FullScreenshot(100))
 	file := filepath.Join(dir, name+".png")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,25 +120,31 @@ func BenchmarkPages(b *testing.B) {
 			requester := s.signIn(b, "req@msf.gov.sg")
 			approver := s.signIn(b, "approver1@moh.gov.sg")
 			manager := s.signIn(b, "manager@moh.gov.sg")
+			// rows is how many table rows the page must show: a page that
+			// found nothing would be fast for the wrong reason.
 			for _, c := range []struct {
 				name string
 				who  *browser
 				path string
+				rows int
 			}{
-				{"inbox", approver, "/inbox"},
-				{"requests", requester, "/requests"},
-				{"requests_at_risk", requester, "/requests?sla=at_risk"},
-				{"requests_search", requester, "/requests?q=batch+4242"},
-				{"reports", manager, "/reports"},
-				{"request", approver, "/requests/2"},
+				{"inbox", approver, "/inbox", 25},
+				{"requests", requester, "/requests", 25},
+				{"requests_at_risk", requester, "/requests?sla=at_risk", 25},
+				{"requests_search", requester, "/requests?q=batch+4242", 1},
+				{"reports", manager, "/reports", 10},
+				{"request", approver, "/requests/2", 0},
 			} {
-				b.Run(c.name, func(b *testing.B) { benchPage(b, c.who, c.path) })
+				b.Run(c.name, func(b *testing.B) { benchPage(b, c.who, c.path, c.rows) })
 			}
 		})
 	}
 }
 
-func benchPage(b *testing.B, who *browser, path string) {
+func benchPage(b *testing.B, who *browser, path string, rows int) {
+	if page := who.get(path); page.Status != http.StatusOK || strings.Count(page.Body, "<tr") < rows+1 {
+		b.Fatalf("GET %s: %d with %d table rows, want 200 with at least %d rows and a header", path, page.Status, strings.Count(page.Body, "<tr"), rows)
+	}
 	lat := make([]time.Duration, 0, b.N)
 	var size int
 	b.ResetTimer()

@@ -163,7 +163,9 @@ func names(states []workflow.State) []string {
 }
 
 var (
-	isOpen     = inStates(openStates...)
+	// closed_at is unset exactly while a request is open; saying so lets
+	// the lists read the indexes of open requests (migration 0009).
+	isOpen     = allOf(inStates(openStates...), missing(closedAt))
 	isFinished = inStates(finishedStates...)
 
 	// Of an open request: past due; past the warning but not yet due; or

@@ -196,7 +196,11 @@ func sections(f Filter) []section {
 			}
 			return q
 		},
-		order: "id",
+		// Every due instant here is NULL, so this is the order of id; said
+		// as the due index's order, it is read from that index, where
+		// ORDER BY id alone let PostgreSQL walk the primary key past every
+		// other agency's request (28 ms of a 100,000-request inbox).
+		order: "sla_due_at, id",
 	}
 	if inTail {
 		return []section{undated}
@@ -256,6 +260,11 @@ func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
 	if len(f.States) > 0 {
 		out = append(out, func(q *gorm.DB) *gorm.DB { return q.Where("state IN ?", f.States) })
 	}
+	if openOnly(f) {
+		// Implied by the states; written so that the indexes of open
+		// requests (migration 0009) serve the query.
+		out = append(out, func(q *gorm.DB) *gorm.DB { return q.Where("closed_at IS NULL") })
+	}
 	eq("owner_agency", f.OwnerAgency)
 	eq("requesting_agency", f.RequestingAgency)
 	if f.SLAStatus != "" {
@@ -277,16 +286,17 @@ func (s *Service) filters(f Filter) ([]func(*gorm.DB) *gorm.DB, error) {
 
 // search narrows to requests whose title or purpose holds term. Only ASCII
 // letters are folded, on both databases: SQLite's lower() folds no other,
-// so PostgreSQL is made to fold the same ones rather than all of Unicode,
-// and a search finds the same requests wherever it runs. term is matched
+// so PostgreSQL folds the same ones (lower under the C collation) rather
+// than all of Unicode, and a search finds the same requests wherever it
+// runs. term is matched
 // literally: % and _ are escaped.
 func (s *Service) search(term string) func(*gorm.DB) *gorm.DB {
 	pattern := "%" + likeEscaper.Replace(asciiLower(term)) + "%"
 	fold := func(col string) string { return "lower(" + col + ")" }
 	if s.db.Dialect == models.Postgres {
-		fold = func(col string) string {
-			return "translate(" + col + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-		}
+		// lower() under the C collation folds ASCII letters only, as
+		// SQLite's does, and is some thirty times faster than translate().
+		fold = func(col string) string { return "lower(" + col + ` COLLATE "C")` }
 	}
 	cond := "(" + fold("title") + " LIKE ? ESCAPE '!' OR " + fold("purpose") + " LIKE ? ESCAPE '!')"
 	return func(q *gorm.DB) *gorm.DB { return q.Where(cond, pattern, pattern) }
@@ -302,4 +312,19 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// openOnly reports whether f asks only for states that are not final, in
+// which closed_at is never set.
+func openOnly(f Filter) bool {
+	states := f.States
+	if f.State != "" {
+		states = append([]string{f.State}, states...)
+	}
+	for _, st := range states {
+		if State(st).Terminal() {
+			return false
+		}
+	}
+	return len(states) > 0
 }

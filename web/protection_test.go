@@ -239,3 +239,26 @@ func TestStaticAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadIsAnsweredLikeGet: every page and asset that answers GET answers
+// HEAD with the same status and no body, signed in or not.
+func TestHeadIsAnsweredLikeGet(t *testing.T) {
+	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
+	id := s.mustRequest(t, "req@msf.gov.sg", "MOH", "official-open", "Household sizes")
+	in := s.signIn(t, "manager@moh.gov.sg")
+	css := assetURL.FindStringSubmatch(in.get("/account").Body)[1]
+	for _, tc := range []struct {
+		b    *browser
+		path string
+	}{
+		{s.browser(t), "/login"}, {s.browser(t), "/requests"}, {s.browser(t), css},
+		{in, "/"}, {in, "/requests"}, {in, "/reports"}, {in, "/notifications"}, {in, "/account"}, {in, "/preferences"},
+		{in, path(id)}, {in, "/inbox"}, {in, "/no/such/page"},
+	} {
+		got := tc.b.send(http.MethodHead, tc.path, nil, nil)
+		want := tc.b.get(tc.path)
+		if got.Status != want.Status || got.Location != want.Location || got.Body != "" {
+			t.Errorf("HEAD %s: got %d %q with %d bytes, want %d %q (as GET) with none", tc.path, got.Status, got.Location, len(got.Body), want.Status, want.Location)
+		}
+	}
+}

@@ -96,7 +96,7 @@ func (a *app) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		target := "/login"
-		if c.Request().Method == http.MethodGet && c.Request().URL.RequestURI() != "/" {
+		if m := c.Request().Method; (m == http.MethodGet || m == http.MethodHead) && c.Request().URL.RequestURI() != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		}
 		return c.Redirect(http.StatusSeeOther, target)

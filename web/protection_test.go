@@ -262,3 +262,25 @@ func TestHeadIsAnsweredLikeGet(t *testing.T) {
 		}
 	}
 }
+
+var signOutToken = regexp.MustCompile(`<form method="post" action="/logout" class="inline">\s*<input type="hidden" name="csrf" value="([^"]*)">`)
+
+// TestSignOutFromAnErrorPage: the header of every page, the error page of
+// an unknown address too, signs out from a browser that sends no
+// Sec-Fetch-Site and relies on the form's token.
+func TestSignOutFromAnErrorPage(t *testing.T) {
+	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
+	b := s.signIn(t, "req@msf.gov.sg")
+	page := b.get("/no/such/page")
+	m := signOutToken.FindStringSubmatch(page.Body)
+	if m == nil || m[1] == "" {
+		t.Fatalf("the 404 page's Sign out form carries no token: %v", m)
+	}
+	a := b.send(http.MethodPost, "/logout", url.Values{"csrf": {m[1]}}, nil)
+	if a.Status != http.StatusSeeOther || a.Location != "/login" {
+		t.Fatalf("Sign out from the 404 page: got %d to %q, want 303 to /login", a.Status, a.Location)
+	}
+	if got := b.get("/requests"); got.Status != http.StatusSeeOther {
+		t.Errorf("/requests after signing out: got %d, want 303 to the sign-in page", got.Status)
+	}
+}

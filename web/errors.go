@@ -44,7 +44,7 @@ func (a *app) renderError(c echo.Context, err error) {
 	)
 	switch {
 	case errors.As(err, &e):
-		v.Status, msg = api.Status(e.Code), e.Message
+		v.Status, msg = api.Status(e.Code), sentence(e.Message)
 	case errors.As(err, &he):
 		v.Status = he.Code
 		if m, ok := he.Message.(string); ok && he.Code < 500 {

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"html/template"
-	"strings"
 	"time"
 
 	"datashare/sla"
@@ -14,14 +13,12 @@ import (
 func (a *app) funcs() template.FuncMap {
 	return template.FuncMap{
 		"when":        a.when,
-		"date":        a.date,
 		"days":        days,
 		"stateLabel":  stateLabel,
 		"statusLabel": statusLabel,
 		"actionLabel": actionLabel,
 		"asset":       func(name string) string { return a.assets.URL(name) },
 		"pct":         pct,
-		"join":        strings.Join,
 	}
 }
 
@@ -53,11 +50,6 @@ func (a *app) when(t any) string {
 	}
 	loc := a.Holidays.Location()
 	return at.In(loc).Format("Mon 2 Jan 2006, 15:04") + " " + a.zone(at)
-}
-
-// date shows the calendar date of an instant, as "Wed 10 Dec 2025".
-func (a *app) date(t time.Time) string {
-	return t.In(a.Holidays.Location()).Format("Mon 2 Jan 2006")
 }
 
 // days shows working days to one decimal.

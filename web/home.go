@@ -23,7 +23,7 @@ const homeRows = 10
 func (a *app) handleHome(c echo.Context) error {
 	v := viewer(c)
 	ctx := c.Request().Context()
-	view := &homeView{Reports: v.Has(string(workflow.Manager)) || v.Has(string(workflow.Admin))}
+	view := &homeView{Reports: v.MayReport()}
 	if v.Has(string(workflow.Requester)) {
 		rs, next, err := a.Workflow.List(ctx, v.Actor, workflow.Filter{RequestingAgency: v.Agency, States: openStates, Limit: homeRows})
 		if err != nil {

@@ -239,3 +239,48 @@ func TestStaticAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadIsAnsweredLikeGet: every page and asset that answers GET answers
+// HEAD with the same status and no body, signed in or not.
+func TestHeadIsAnsweredLikeGet(t *testing.T) {
+	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
+	id := s.mustRequest(t, "req@msf.gov.sg", "MOH", "official-open", "Household sizes")
+	in := s.signIn(t, "manager@moh.gov.sg")
+	css := assetURL.FindStringSubmatch(in.get("/account").Body)[1]
+	for _, tc := range []struct {
+		b    *browser
+		path string
+	}{
+		{s.browser(t), "/login"}, {s.browser(t), "/requests"}, {s.browser(t), css},
+		{in, "/"}, {in, "/requests"}, {in, "/reports"}, {in, "/notifications"}, {in, "/account"}, {in, "/preferences"},
+		{in, path(id)}, {in, "/inbox"}, {in, "/no/such/page"},
+	} {
+		got := tc.b.send(http.MethodHead, tc.path, nil, nil)
+		want := tc.b.get(tc.path)
+		if got.Status != want.Status || got.Location != want.Location || got.Body != "" {
+			t.Errorf("HEAD %s: got %d %q with %d bytes, want %d %q (as GET) with none", tc.path, got.Status, got.Location, len(got.Body), want.Status, want.Location)
+		}
+	}
+}
+
+var signOutToken = regexp.MustCompile(`<form method="post" action="/logout" class="inline">\s*<input type="hidden" name="csrf" value="([^"]*)">`)
+
+// TestSignOutFromAnErrorPage: the header of every page, the error page of
+// an unknown address too, signs out from a browser that sends no
+// Sec-Fetch-Site and relies on the form's token.
+func TestSignOutFromAnErrorPage(t *testing.T) {
+	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
+	b := s.signIn(t, "req@msf.gov.sg")
+	page := b.get("/no/such/page")
+	m := signOutToken.FindStringSubmatch(page.Body)
+	if m == nil || m[1] == "" {
+		t.Fatalf("the 404 page's Sign out form carries no token: %v", m)
+	}
+	a := b.send(http.MethodPost, "/logout", url.Values{"csrf": {m[1]}}, nil)
+	if a.Status != http.StatusSeeOther || a.Location != "/login" {
+		t.Fatalf("Sign out from the 404 page: got %d to %q, want 303 to /login", a.Status, a.Location)
+	}
+	if got := b.get("/requests"); got.Status != http.StatusSeeOther {
+		t.Errorf("/requests after signing out: got %d, want 303 to the sign-in page", got.Status)
+	}
+}

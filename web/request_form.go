@@ -188,7 +188,11 @@ func (a *app) editable(c echo.Context) (*models.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := workflow.CanEdit(workflow.FactsOf(r), v.Actor); err != nil {
+	switch err := workflow.CanEdit(workflow.FactsOf(r), v.Actor); {
+	case errs.Is(err, errs.Conflict):
+		// The service names the state as the API does; a page by its label.
+		return nil, errs.E(errs.Conflict, "Only a draft can be edited; this request is %s.", stateLabel(r.State))
+	case err != nil:
 		return nil, err
 	}
 	return r, nil

@@ -57,7 +57,7 @@ func TestNewRequestForm(t *testing.T) {
 
 		for _, who := range []string{"approver1@moh.gov.sg", "manager@moh.gov.sg", "admin@govtech.gov.sg"} {
 			b := s.signIn(t, who)
-			if a := b.get("/requests/new"); a.Status != http.StatusForbidden || !strings.Contains(a.Body, "only a requester may file a request") {
+			if a := b.get("/requests/new"); a.Status != http.StatusForbidden || !strings.Contains(a.Body, "Only a requester may file a request") {
 				t.Errorf("GET /requests/new as %s: got status %d, want the 403 page", who, a.Status)
 			}
 			if a := b.post("/requests/new", draftForm("Census")); a.Status != http.StatusForbidden {
@@ -119,9 +119,9 @@ func TestEditDraft(t *testing.T) {
 			}
 		}
 		s.mustApply(t, id, [2]string{"req@msf.gov.sg", "submit"})
-		if a := req.get(path(id) + "/edit"); a.Status != http.StatusConflict {
-			t.Errorf("edit of a submitted request: got status %d, want 409", a.Status)
-		}
+		a = req.get(path(id) + "/edit")
+		wantStatus(t, "edit of a submitted request", a, http.StatusConflict)
+		wantContains(t, "edit of a submitted request", a, "Only a draft can be edited; this request is Submitted.")
 		r, _ := s.Workflow.Get(context.Background(), apptest.Admin, id)
 		if r.Title != "Census of carers" {
 			t.Errorf("title after refused edits: got %q, want %q", r.Title, "Census of carers")

@@ -80,7 +80,7 @@ func (a *app) handleRequestList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	view := &requestListView{Page: Page{Nav: "requests"}, CanCreate: workflow.CanCreate(v.Actor) == nil, ClearLink: "/requests"}
+	view := &requestListView{Page: Page{Nav: "requests"}, CanCreate: v.MayFile(), ClearLink: "/requests"}
 	view.Filters, view.Search = a.listFilters(c, agencies)
 	q := c.QueryParams()
 	f := workflow.Filter{

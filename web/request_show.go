@@ -109,10 +109,18 @@ func (a *app) handleTransition(c echo.Context) error {
 	}
 	comment := c.FormValue("comment")
 	_, err = a.Workflow.Apply(c.Request().Context(), viewer(c).Actor, id, act, comment, version)
-	if err == nil {
-		a.flash(c, done[act])
-		return seeOther(c, "/requests/"+strconv.FormatInt(id, 10))
+	if err != nil {
+		return a.refuseAction(c, id, act, comment, err)
 	}
+	a.flash(c, done[act])
+	return seeOther(c, "/requests/"+strconv.FormatInt(id, 10))
+}
+
+// refuseAction shows the request again as it is now, saying why act was
+// not applied: someone acted meanwhile (409), the state no longer allows
+// it (409), or the comment is missing or too long (422, kept in the form).
+// Any other refusal is an error page.
+func (a *app) refuseAction(c echo.Context, id int64, act workflow.Action, comment string, err error) error {
 	status, notice := 0, ""
 	switch {
 	case errs.Is(err, errs.PreconditionFailed):

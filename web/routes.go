@@ -23,11 +23,20 @@ type router struct {
 }
 
 func (r router) page(method, path string, h echo.HandlerFunc) {
-	r.e.Add(method, path, h, r.signed...)
+	add(r.e, method, path, h, r.signed)
 }
 
 func (r router) open(method, path string, h echo.HandlerFunc) {
-	r.e.Add(method, path, h, r.public...)
+	add(r.e, method, path, h, r.public)
+}
+
+// add also answers HEAD wherever GET is answered: echo does not, and link
+// checkers and uptime monitors ask with HEAD. net/http drops the body.
+func add(e *echo.Echo, method, path string, h echo.HandlerFunc, mw []echo.MiddlewareFunc) {
+	e.Add(method, path, h, mw...)
+	if method == http.MethodGet {
+		e.Add(http.MethodHead, path, h, mw...)
+	}
 }
 
 // registerRoutes is the one place that lists every page.
@@ -36,7 +45,7 @@ func (a *app) registerRoutes(e *echo.Echo) {
 	base := []echo.MiddlewareFunc{gzip, noStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
 	r := router{e: e, public: base, signed: append(append([]echo.MiddlewareFunc{}, base...), a.requireUser)}
 
-	e.GET(assetPrefix+"*", a.handleAsset, gzip)
+	add(e, http.MethodGet, assetPrefix+"*", a.handleAsset, []echo.MiddlewareFunc{gzip})
 
 	r.open(http.MethodGet, "/login", a.handleLoginForm)
 	r.open(http.MethodPost, "/login", a.handleLogin)

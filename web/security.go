@@ -34,7 +34,10 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-const csrfField = "csrf"
+const (
+	csrfField  = "csrf"
+	csrfCookie = "datashare_csrf"
+)
 
 var errCrossSite = errs.E(errs.Forbidden, "This form was sent from another site or an old page, so nothing was changed. Go back, reload the page and try again.")
 
@@ -45,7 +48,7 @@ func (a *app) csrf() echo.MiddlewareFunc {
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:" + csrfField,
 		ContextKey:     csrfField,
-		CookieName:     "datashare_csrf",
+		CookieName:     csrfCookie,
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   a.Settings.Secure,
@@ -57,7 +60,15 @@ func (a *app) csrf() echo.MiddlewareFunc {
 	})
 }
 
+// csrfToken is the token a page's forms carry. The error page of an
+// unknown address is answered outside the CSRF middleware, yet its header
+// has a Sign out form: the cookie holds the same token.
 func csrfToken(c echo.Context) string {
-	t, _ := c.Get(csrfField).(string)
-	return t
+	if t, _ := c.Get(csrfField).(string); t != "" {
+		return t
+	}
+	if ck, err := c.Cookie(csrfCookie); err == nil {
+		return ck.Value
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"datashare/accounts"
 	"datashare/errs"
 	"datashare/models"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -47,6 +48,17 @@ type Viewer struct {
 
 // Has reports whether the viewer holds role r (templates call it).
 func (v *Viewer) Has(r string) bool { return v.Actor.Has(workflow.Role(r)) }
+
+// MayReport reports whether the viewer may open a compliance report, by
+// the rule the report itself applies (sla.Authorize).
+func (v *Viewer) MayReport() bool {
+	_, err := sla.Authorize(v.Actor, "")
+	return err == nil
+}
+
+// MayFile reports whether the viewer may file a request (workflow.CanCreate),
+// so that a New request link is never refused.
+func (v *Viewer) MayFile() bool { return workflow.CanCreate(v.Actor) == nil }
 
 func viewerOf(u models.User) *Viewer {
 	return &Viewer{ID: u.ID, Name: u.Name, Email: u.Email, Agency: u.AgencyCode, Actor: accounts.ActorOf(u)}
@@ -96,7 +108,7 @@ func (a *app) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		target := "/login"
-		if c.Request().Method == http.MethodGet && c.Request().URL.RequestURI() != "/" {
+		if m := c.Request().Method; (m == http.MethodGet || m == http.MethodHead) && c.Request().URL.RequestURI() != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		}
 		return c.Redirect(http.StatusSeeOther, target)

@@ -163,9 +163,11 @@ func names(states []workflow.State) []string {
 }
 
 var (
-	// closed_at is unset exactly while a request is open; saying so lets
-	// the lists read the indexes of open requests (migration 0009).
-	isOpen     = allOf(inStates(openStates...), missing(closedAt))
+	isOpen = inStates(openStates...)
+	// closed_at is unset exactly while a request is open; saying so in the
+	// statuses of open requests lets a list filtered by one read the
+	// indexes of open requests (migration 0009).
+	stillOpen  = allOf(isOpen, missing(closedAt))
 	isFinished = inStates(finishedStates...)
 
 	// Of an open request: past due; past the warning but not yet due; or
@@ -193,9 +195,9 @@ var statusRules = []struct {
 }{
 	{NotStarted, allOf(notStarted, inStates(workflow.Draft, workflow.Submitted, workflow.ClarificationRequested,
 		workflow.Approved, workflow.Fulfilled, workflow.Rejected))},
-	{OnTrack, allOf(isOpen, underway)},
-	{AtRisk, allOf(isOpen, warned)},
-	{Breached, allOf(isOpen, overdue)},
+	{OnTrack, allOf(stillOpen, underway)},
+	{AtRisk, allOf(stillOpen, warned)},
+	{Breached, allOf(stillOpen, overdue)},
 	{Met, allOf(isFinished, closedInTime)},
 	{Missed, allOf(inStates(workflow.Fulfilled, workflow.Rejected, workflow.Withdrawn), later(closedAt, dueAt))},
 	{Excluded, allOf(inStates(workflow.Withdrawn), closedInTime)},

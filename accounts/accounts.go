@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -401,7 +402,8 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (models.Us
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return models.User{}, ErrSignIn
 	}
-	if bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(password)) != nil {
+	// bcrypt reads 72 bytes: a longer password would match on its start.
+	if len(password) > 72 || bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(password)) != nil {
 		return models.User{}, ErrSignIn
 	}
 	return u, nil
@@ -420,9 +422,11 @@ func (s *Service) UserByID(ctx context.Context, id int64) (models.User, error) {
 	return u, nil
 }
 
+// checkPassword counts characters for the minimum, and bytes for the
+// maximum because bcrypt reads no more than 72 bytes.
 func checkPassword(field, p string) error {
-	if len(p) < 12 || len(p) > 72 {
-		return errs.Field(field, "the password must be 12 to 72 characters")
+	if utf8.RuneCountInString(p) < 12 || len(p) > 72 {
+		return errs.Field(field, "the password must be 12 to 72 characters (at most 72 bytes)")
 	}
 	return nil
 }

@@ -62,3 +62,46 @@ func TestBootstrapByTwoReplicasAtOnceCreatesOneAdmin(t *testing.T) {
 		})
 	}
 }
+
+// A password is at least 12 characters, not bytes, and at most the 72
+// bytes bcrypt reads; signing in works only with the password set.
+func TestPasswordLengthAndSignIn(t *testing.T) {
+	ctx := context.Background()
+	db := modelstest.MustOpen(t, models.SQLite)
+	s := accounts.NewService(db, func() time.Time { return time.Now().UTC() })
+	if err := s.EnsureAgency(ctx, "MSF", "MSF"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUserUnchecked(ctx, accounts.NewUser{Email: "req@msf.gov.sg", Name: "R", Agency: "MSF", Roles: []string{"requester"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, password string
+		ok             bool
+	}{
+		{"eleven characters", "abcdefghijk", false},
+		{"twelve characters of two bytes each", strings.Repeat("ä", 12), true},
+		{"eleven characters of two bytes each (22 bytes)", strings.Repeat("ä", 11), false},
+		{"72 bytes", strings.Repeat("a", 72), true},
+		{"73 bytes", strings.Repeat("a", 73), false},
+	} {
+		err := s.SetPasswordsUnchecked(ctx, []int64{u.ID}, tc.password)
+		if got := err == nil; got != tc.ok {
+			t.Errorf("%s: accepted %v (%v), want %v", tc.name, got, err, tc.ok)
+			continue
+		}
+		if !tc.ok {
+			continue
+		}
+		if _, err := s.SignIn(ctx, "REQ@msf.gov.sg", tc.password); err != nil {
+			t.Errorf("%s: sign in with it: %v", tc.name, err)
+		}
+		if _, err := s.SignIn(ctx, "req@msf.gov.sg", tc.password+"x"); err != accounts.ErrSignIn {
+			t.Errorf("%s: sign in with another password: got %v, want ErrSignIn", tc.name, err)
+		}
+	}
+	if _, err := s.SignIn(ctx, "nobody@msf.gov.sg", strings.Repeat("a", 72)); err != accounts.ErrSignIn {
+		t.Errorf("unknown email: got %v, want the same ErrSignIn", err)
+	}
+}

@@ -19,6 +19,7 @@ func (a *app) funcs() template.FuncMap {
 		"actionLabel": actionLabel,
 		"asset":       func(name string) string { return a.assets.URL(name) },
 		"pct":         pct,
+		"target":      func() string { return fmt.Sprintf("%g", a.SLA.Settings().Target) },
 	}
 }
 

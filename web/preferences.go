@@ -20,7 +20,7 @@ var eventLabels = map[string]string{
 	notifications.RequestFulfilled:              "Data shared",
 	notifications.RequestWithdrawn:              "Request withdrawn",
 	notifications.SLAAtRisk:                     "At risk of missing the target",
-	notifications.SLABreached:                   "Target of 7 working days breached",
+	notifications.SLABreached:                   "Due time passed (target breached)",
 	notifications.DailyDigest:                   "Daily digest",
 }
 

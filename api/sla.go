@@ -20,8 +20,8 @@ const importPath = "/api/v1/admin/import"
 
 func registerSLARoutes(g authedGroup, s *server) {
 	g.GET("/reports/sla", s.handleReport)
-	g.GET("/reports/sla.csv", s.handleReportCSV)
-	g.GET("/reports/sla.xlsx", s.handleReportXLSX)
+	g.GET("/reports/sla.csv", s.handleReportFile("csv"))
+	g.GET("/reports/sla.xlsx", s.handleReportFile("xlsx"))
 	g.POST("/admin/jobs/sla-check", s.handleSLACheck)
 	g.POST("/admin/import", s.handleImport, middleware.BodyLimit("64MiB"))
 }
@@ -57,26 +57,20 @@ func (s *server) handleReport(c echo.Context) error {
 	return c.JSON(http.StatusOK, rep)
 }
 
-func (s *server) handleReportCSV(c echo.Context) error {
-	rep, err := s.report(c)
-	if err != nil {
-		return err
+// handleReportFile answers the report as a file to download.
+func (s *server) handleReportFile(format string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rep, err := s.report(c)
+		if err != nil {
+			return err
+		}
+		f, err := spreadsheet.Download(rep, format)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
+		return c.Blob(http.StatusOK, f.ContentType, f.Body)
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.csv"`)
-	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(rep.CSV()))
-}
-
-func (s *server) handleReportXLSX(c echo.Context) error {
-	rep, err := s.report(c)
-	if err != nil {
-		return err
-	}
-	b, err := spreadsheet.SLAReport(rep)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.xlsx"`)
-	return c.Blob(http.StatusOK, spreadsheet.ContentType, b)
 }
 
 func (s *server) handleSLACheck(c echo.Context) error {

@@ -19,8 +19,8 @@ import (
 
 func (a *app) registerReportPages(r router) {
 	r.page(http.MethodGet, "/reports", a.handleReports)
-	r.page(http.MethodGet, "/reports/sla.csv", a.handleReportCSV)
-	r.page(http.MethodGet, "/reports/sla.xlsx", a.handleReportXLSX)
+	r.page(http.MethodGet, "/reports/sla.csv", a.handleReportFile("csv"))
+	r.page(http.MethodGet, "/reports/sla.xlsx", a.handleReportFile("xlsx"))
 }
 
 // openListLimit is how many at-risk (and breached) requests the page lists.
@@ -139,26 +139,20 @@ func (f *reportForm) problems() []problem {
 	return out
 }
 
-func (a *app) handleReportCSV(c echo.Context) error {
-	rep, err := a.report(c)
-	if err != nil {
-		return err
+// handleReportFile answers the report as a file to download.
+func (a *app) handleReportFile(format string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rep, err := a.report(c)
+		if err != nil {
+			return err
+		}
+		f, err := spreadsheet.Download(rep, format)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
+		return c.Blob(http.StatusOK, f.ContentType, f.Body)
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.csv"`)
-	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(rep.CSV()))
-}
-
-func (a *app) handleReportXLSX(c echo.Context) error {
-	rep, err := a.report(c)
-	if err != nil {
-		return err
-	}
-	b, err := spreadsheet.SLAReport(rep)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="sla-`+rep.From+`-`+rep.To+`.xlsx"`)
-	return c.Blob(http.StatusOK, spreadsheet.ContentType, b)
 }
 
 // openList is the first requests of one SLA status, soonest due first.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,10 +209,10 @@ func TestStaticAssets(t *testing.T) {
 	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
 	b := s.signIn(t, "req@msf.gov.sg")
 	urls := assetURL.FindAllStringSubmatch(b.get("/account").Body, -1)
-	if len(urls) != 2 {
-		t.Fatalf("asset URLs in the page: got %v, want the stylesheet and the script", urls)
+	if len(urls) != 3 {
+		t.Fatalf("asset URLs in the page: got %v, want the icon, the stylesheet and the script", urls)
 	}
-	fingerprinted := regexp.MustCompile(`^/static/app\.[0-9a-f]{8}\.(css|js)$`)
+	fingerprinted := regexp.MustCompile(`^/static/(app|favicon)\.[0-9a-f]{8}\.(css|js|svg)$`)
 	for _, m := range urls {
 		u := m[1]
 		if !fingerprinted.MatchString(u) {
@@ -221,7 +222,7 @@ func TestStaticAssets(t *testing.T) {
 		if a.Status != http.StatusOK || !strings.Contains(a.Header.Get("Cache-Control"), "immutable") || len(a.Body) == 0 {
 			t.Errorf("GET %s: status %d, Cache-Control %q, %d bytes; want 200, immutable, a body", u, a.Status, a.Header.Get("Cache-Control"), len(a.Body))
 		}
-		wantType := map[bool]string{true: "text/css", false: "text/javascript"}[strings.HasSuffix(u, ".css")]
+		wantType := map[string]string{".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}[filepath.Ext(u)]
 		if got := a.Header.Get("Content-Type"); !strings.HasPrefix(got, wantType) {
 			t.Errorf("GET %s: Content-Type %q, want %s", u, got, wantType)
 		}

@@ -18,7 +18,7 @@ var assetRE = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
 const maxRequestPage = 60 << 10
 
 // TestRequestPageWeight adds up the bytes a browser transfers for a
-// request page and its stylesheet and script, gzip compressed as the
+// request page and its icon, stylesheet and script, gzip compressed as the
 // server sends them.
 func TestRequestPageWeight(t *testing.T) {
 	s := newSite(t, modelstest.MustOpen(t, models.SQLite), siteOptions{})
@@ -45,13 +45,13 @@ func TestRequestPageWeight(t *testing.T) {
 	page := b.get(path)
 	total := fetch(path)
 	assets := assetRE.FindAllStringSubmatch(page.Body, -1)
-	if len(assets) != 2 {
-		t.Fatalf("the request page loads %d static files, want the stylesheet and the script", len(assets))
+	if len(assets) != 3 {
+		t.Fatalf("the request page loads %d static files, want the icon, the stylesheet and the script", len(assets))
 	}
 	for _, m := range assets {
 		total += fetch(m[1])
 	}
-	t.Logf("request page with its stylesheet and script: %d bytes transferred (gzip)", total)
+	t.Logf("request page with its icon, stylesheet and script: %d bytes transferred (gzip)", total)
 	if total > maxRequestPage {
 		t.Errorf("request page weighs %d bytes with its assets, want at most %d", total, maxRequestPage)
 	}

@@ -189,8 +189,7 @@ func (w *window) observe(ev any) {
 			w.problem("request to another origin: %s %s (from %s)", ev.Request.Method, ev.Request.URL, ev.DocumentURL)
 		}
 	case *network.EventResponseReceived:
-		// Browsers ask every site for /favicon.ico unasked; the pages name none.
-		if ev.Type != network.ResourceTypeDocument && ev.Response.Status >= 400 && !strings.HasSuffix(ev.Response.URL, "/favicon.ico") {
+		if ev.Type != network.ResourceTypeDocument && ev.Response.Status >= 400 {
 			w.problem("%s %s answered %d", ev.Type, ev.Response.URL, ev.Response.Status)
 		}
 	}

@@ -259,7 +259,7 @@ func TestAccountPage(t *testing.T) {
 			field, message         string
 		}{
 			{"wrong current password", "not my password at all", fresh, fresh, "current_password", "The current password is not correct"},
-			{"short new password", password, "too short", "too short", "new_password", "The password must be 12 to 72 characters"},
+			{"short new password", password, "too short", "too short", "new_password", "The password must be 12 to 72 characters (at most 72 bytes)"},
 			{"confirmation differs", password, fresh, fresh + "!", "confirm_password", "The new password and its confirmation are not the same"},
 		} {
 			a := b.post("/account/password", url.Values{"current_password": {tc.current}, "new_password": {tc.next}, "confirm_password": {tc.confirm}})

@@ -99,8 +99,8 @@ func statusLabel(s string) string {
 	return s
 }
 
-// actionLabels are the names of the buttons; the words, which the
-// browser tests look for.
+// actionLabels are the names of the buttons, as the README's page table
+// gives them and the browser tests look for them.
 var actionLabels = map[workflow.Action]string{
 	workflow.Submit:               "Submit",
 	workflow.Approve:              "Approve",

@@ -100,7 +100,7 @@ func TestRequestPageShowsExactlyTheAllowedActions(t *testing.T) {
 	})
 }
 
-// labelOf is the name of each button.
+// labelOf is the documented name of each button (README, In the browser).
 var labelOf = map[workflow.Action]string{
 	workflow.Submit: "Submit", workflow.Approve: "Approve", workflow.Reject: "Reject",
 	workflow.RequestClarification: "Ask for clarification", workflow.Respond: "Respond",

@@ -13,7 +13,7 @@ import (
 
 var assetRE = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
 
-// maxRequestPage is the issue's budget for a request page with everything
+// maxRequestPage is the budget for a request page with everything
 // it loads, as transferred (gzip).
 const maxRequestPage = 60 << 10
 

@@ -253,7 +253,7 @@ func missingFrom(got, want []string) []string {
 }
 
 // testRequestLifecycle takes a restricted request from draft to
-// shared, each role in its own window, as the story goes.
+// shared, each role in its own window.
 func testRequestLifecycle(t *testing.T, s *site) {
 	const title = "Concession card holders in ComCare families"
 

@@ -80,42 +80,40 @@ func orDefault(v, def string) string {
 
 // loadConfig parses the flags of a sub-command over defaults taken from the
 // environment: a flag given on the command line wins over its variable.
-func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer, serve bool) (Config, error) {
-	cfg, rest, err := loadConfigWith(name, args, getenv, stderr, serve, nil)
+func loadConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	cfg, rest, err := loadConfigWith(name, args, getenv, stdout, nil)
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("datashare %s: unexpected argument %q", name, rest[0])
 	}
 	return cfg, err
 }
 
-// loadConfigWith is loadConfig for a sub-command with flags of its own,
+// loadConfigWith is loadConfig for a sub-command with options of its own,
 // which extra defines, and arguments besides flags, which it returns; flags
-// may come before or after those arguments.
-func loadConfigWith(name string, args []string, getenv func(string) string, stderr io.Writer, serve bool, extra func(*flag.FlagSet)) (Config, []string, error) {
+// may come before or after those arguments. A command reads only the
+// settings of its groups (commands); the others keep their defaults, so a
+// variable meant for the service cannot break a one-off command. On -h it
+// prints the command's help to stdout and returns flag.ErrHelp.
+func loadConfigWith(name string, args []string, getenv func(string) string, stdout io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
+	cmd, ok := commands[name]
+	if !ok {
+		return Config{}, nil, fmt.Errorf("unknown command %q", name)
+	}
 	fs := flag.NewFlagSet("datashare "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Errors are returned, not printed: main prints each once.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	raw := map[string]*string{}
+	for _, s := range settings {
+		v := s.def
+		raw[s.flag] = &v
+		if cmd.uses&s.group != 0 {
+			fs.StringVar(raw[s.flag], s.flag, orDefault(getenv(s.env), s.def), s.usage)
+		}
+	}
 	var cfg Config
-	var approvals, level, shutdown, tz, hours, target, warn, smtpURL, attempts, idle, lifetime string
-	fs.StringVar(&cfg.DB, "db", orDefault(getenv(envDB), "datashare.db"), "SQLite file, or a postgres:// URL ("+envDB+")")
-	fs.StringVar(&approvals, "approvals", getenv(envApprovals), "approvers needed per classification, e.g. restricted=2,confidential=3 ("+envApprovals+")")
-	fs.StringVar(&cfg.LogFormat, "log-format", orDefault(getenv(envLogFormat), "text"), "log format: text or json ("+envLogFormat+")")
-	fs.StringVar(&level, "log-level", orDefault(getenv(envLogLevel), "info"), "log level: debug, info, warn or error ("+envLogLevel+")")
-	fs.StringVar(&tz, "tz", orDefault(getenv(envTZ), "Asia/Singapore"), "time zone of working days and report dates ("+envTZ+")")
-	fs.StringVar(&hours, "working-hours", orDefault(getenv(envWorkingHours), calendar.DefaultHours().String()), "working hours per weekday ("+envWorkingHours+")")
-	fs.StringVar(&target, "sla-target-days", orDefault(getenv(envTarget), "7"), "working days allowed per request ("+envTarget+")")
-	fs.StringVar(&warn, "sla-warn-days", orDefault(getenv(envWarn), "5"), "elapsed working days at which a request is at risk ("+envWarn+")")
-	fs.StringVar(&smtpURL, "smtp-url", getenv(envSMTP), "SMTP server for email, e.g. smtp://user:pass@host:587; empty: no email ("+envSMTP+")")
-	fs.StringVar(&cfg.MailFrom, "mail-from", orDefault(getenv(envMailFrom), "datashare <no-reply@datashare.gov.sg>"), "sender of emails ("+envMailFrom+")")
-	fs.StringVar(&cfg.BaseURL, "base-url", orDefault(getenv(envBaseURL), "http://localhost:8080"), "address of the web UI, for links in emails ("+envBaseURL+")")
-	fs.StringVar(&attempts, "notify-max-attempts", orDefault(getenv(envMaxAttempts), "10"), "attempts before a delivery is dead ("+envMaxAttempts+")")
-	if serve {
-		fs.StringVar(&cfg.DigestSchedule, "digest-schedule", orDefault(getenv(envDigestSchedule), "0 8 * * *"), "cron schedule of the approvers' daily digest, in the time zone; sent on working days only ("+envDigestSchedule+")")
-		fs.StringVar(&cfg.CheckSchedule, "sla-check-schedule", orDefault(getenv(envSchedule), "*/15 * * * *"), "cron schedule of the SLA check, in the time zone ("+envSchedule+")")
-		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
+	if cmd.uses&service != 0 {
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
-		fs.StringVar(&idle, "session-idle-timeout", orDefault(getenv(envSessionIdle), "30m"), "a web session not used for this long ends ("+envSessionIdle+")")
-		fs.StringVar(&lifetime, "session-lifetime", orDefault(getenv(envSessionLifetime), "12h"), "a web session ends this long after sign-in, however busy ("+envSessionLifetime+")")
-		fs.StringVar(&shutdown, "shutdown-timeout", orDefault(getenv(envShutdownTimeout), "30s"), "how long SIGTERM waits for in-flight requests ("+envShutdownTimeout+")")
 	}
 	if extra != nil {
 		extra(fs)
@@ -123,7 +121,11 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return Config{}, nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				printHelp(stdout, name, cmd, fs)
+				return Config{}, nil, err
+			}
+			return Config{}, nil, fmt.Errorf("%w; \"datashare %s -h\" lists its flags", err, name)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -131,8 +133,15 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
-	cfg.AdminToken = getenv(envAdminToken)
+	cfg.DB, cfg.LogFormat, cfg.MailFrom, cfg.BaseURL = *raw["db"], *raw["log-format"], *raw["mail-from"], *raw["base-url"]
+	cfg.CheckSchedule, cfg.DigestSchedule, cfg.Addr = *raw["sla-check-schedule"], *raw["digest-schedule"], *raw["addr"]
+	approvals, level, tz, hours := *raw["approvals"], *raw["log-level"], *raw["tz"], *raw["working-hours"]
+	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
+	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
+	if cmd.uses&service != 0 {
+		cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
+		cfg.AdminToken = getenv(envAdminToken)
+	}
 	var errs []error
 	var err error
 	if cfg.Approvals, err = workflow.ParsePolicy(approvals); err != nil {
@@ -179,22 +188,20 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 	if cfg.MaxAttempts, err = strconv.Atoi(attempts); err != nil || cfg.MaxAttempts < 1 || cfg.MaxAttempts > 100 {
 		errs = append(errs, fmt.Errorf("%s: want a number from 1 to 100, got %q", envMaxAttempts, attempts))
 	}
-	if serve {
-		if _, err := cron.ParseStandard(cfg.CheckSchedule); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", envSchedule, err))
-		}
-		if _, err := cron.ParseStandard(cfg.DigestSchedule); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", envDigestSchedule, err))
-		}
-		if cfg.SessionIdle, err = time.ParseDuration(idle); err != nil || cfg.SessionIdle < time.Minute {
-			errs = append(errs, fmt.Errorf("%s: want a duration of at least 1m, like 30m, got %q", envSessionIdle, idle))
-		}
-		if cfg.SessionLifetime, err = time.ParseDuration(lifetime); err != nil || cfg.SessionLifetime < cfg.SessionIdle {
-			errs = append(errs, fmt.Errorf("%s: want a duration like 12h, no shorter than %s, got %q", envSessionLifetime, envSessionIdle, lifetime))
-		}
-		if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
-		}
+	if _, err := cron.ParseStandard(cfg.CheckSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envSchedule, err))
+	}
+	if _, err := cron.ParseStandard(cfg.DigestSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envDigestSchedule, err))
+	}
+	if cfg.SessionIdle, err = time.ParseDuration(idle); err != nil || cfg.SessionIdle < time.Minute {
+		errs = append(errs, fmt.Errorf("%s: want a duration of at least 1m, like 30m, got %q", envSessionIdle, idle))
+	}
+	if cfg.SessionLifetime, err = time.ParseDuration(lifetime); err != nil || cfg.SessionLifetime < cfg.SessionIdle {
+		errs = append(errs, fmt.Errorf("%s: want a duration like 12h, no shorter than %s, got %q", envSessionLifetime, envSessionIdle, lifetime))
+	}
+	if cfg.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || cfg.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("%s: want a duration like 30s, got %q", envShutdownTimeout, shutdown))
 	}
 	if (cfg.AdminEmail == "") != (cfg.AdminToken == "") {
 		errs = append(errs, fmt.Errorf("set both %s and %s, or neither", envAdminEmail, envAdminToken))

@@ -10,7 +10,7 @@ import (
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := loadConfig("serve", nil, envOf(nil), io.Discard, true)
+	cfg, err := loadConfig("serve", nil, envOf(nil), io.Discard)
 	if err != nil {
 		t.Fatalf("loadConfig with no flags and no environment: %v", err)
 	}
@@ -69,7 +69,7 @@ var fullEnv = map[string]string{
 }
 
 func TestLoadConfigFromEnvironment(t *testing.T) {
-	cfg, err := loadConfig("serve", nil, envOf(fullEnv), io.Discard, true)
+	cfg, err := loadConfig("serve", nil, envOf(fullEnv), io.Discard)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -132,7 +132,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		"--session-idle-timeout", "5m",
 		"--session-lifetime", "1h",
 	}
-	cfg, err := loadConfig("serve", args, envOf(fullEnv), io.Discard, true)
+	cfg, err := loadConfig("serve", args, envOf(fullEnv), io.Discard)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -179,14 +179,14 @@ func TestLoadConfigMigrateIgnoresServeSettings(t *testing.T) {
 		"DATASHARE_SLA_CHECK_SCHEDULE": "whenever",
 		"DATASHARE_DIGEST_SCHEDULE":    "whenever",
 	}
-	cfg, err := loadConfig("migrate", nil, envOf(env), io.Discard, false)
+	cfg, err := loadConfig("migrate", nil, envOf(env), io.Discard)
 	if err != nil {
 		t.Fatalf("migrate with serve-only variables set badly: got %v, want nil", err)
 	}
 	if cfg.DB != "m.db" {
 		t.Errorf("migrate db: got %q, want %q", cfg.DB, "m.db")
 	}
-	if _, err := loadConfig("migrate", []string{"--demo"}, envOf(nil), io.Discard, false); err == nil {
+	if _, err := loadConfig("migrate", []string{"--demo"}, envOf(nil), io.Discard); err == nil {
 		t.Errorf("migrate --demo: got nil, want an unknown-flag error")
 	}
 }
@@ -239,7 +239,7 @@ func TestLoadConfigRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			_, err := loadConfig("serve", tc.args, envOf(tc.env), &stderr, true)
+			_, err := loadConfig("serve", tc.args, envOf(tc.env), &stderr)
 			if err == nil {
 				t.Fatalf("got nil, want an error containing %q", tc.want)
 			}
@@ -252,7 +252,7 @@ func TestLoadConfigRejects(t *testing.T) {
 
 func TestLoadConfigReportsEveryProblemAtOnce(t *testing.T) {
 	env := map[string]string{"DATASHARE_LOG_LEVEL": "loud", "DATASHARE_LOG_FORMAT": "xml", "DATASHARE_ADMIN_TOKEN": "short"}
-	_, err := loadConfig("serve", nil, envOf(env), io.Discard, true)
+	_, err := loadConfig("serve", nil, envOf(env), io.Discard)
 	if err == nil {
 		t.Fatal("got nil, want errors")
 	}
@@ -273,7 +273,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		"--db", "postgres://datashare:" + password + "@postgres:5432/datashare?sslmode=disable",
 		"--smtp-url", "smtp://mailer:" + smtpPassword + "@mail.tech.gov.sg:587",
 	},
-		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token}), io.Discard, true)
+		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

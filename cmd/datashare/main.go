@@ -34,40 +34,62 @@ Usage:
   datashare import FILE                                          import past requests from a JSON or CSV file
   datashare notifications retry ID                               queue a dead email or webhook delivery again
 
-Run "datashare <command> -h" for the flags of a command. Every flag has an
-environment variable (DATASHARE_*); see the README.
+Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
+command reads, each with its environment variable (DATASHARE_*) and default.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "datashare:", err)
-		}
-		os.Exit(2)
-	}
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
 }
 
+// exitCode is the status the process ends with after run returned err,
+// which it prints: 0 for success and for help asked for, 2 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "datashare:", err)
+	return 2
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
 // run is the whole program: it reads the configuration, opens the database
-// and runs one sub-command until ctx is done.
+// and runs one sub-command until ctx is done. Help, asked for with -h on
+// any command, is printed to stdout and is not an error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || isHelp(args[0]) || len(args) == 1 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if args[0] == "help" {
+		args = append(args[1:], "-h")
+	}
+	if err := command(ctx, args, getenv, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return nil
+}
+
+func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
-		cfg, err := loadConfig("serve", args[1:], getenv, stderr, true)
+		cfg, err := loadConfig("serve", args[1:], getenv, stdout)
 		if err != nil {
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
 	case "sla":
-		if len(args) < 2 || args[1] != "check" {
-			return fmt.Errorf("usage: datashare sla check [--db …]")
+		if len(args) < 2 || args[1] != "check" && !isHelp(args[1]) {
+			return fmt.Errorf("usage: datashare sla check [flags]")
 		}
-		cfg, err := loadConfig("sla check", args[2:], getenv, stderr, false)
+		if isHelp(args[1]) {
+			args = []string{"sla", "check", "-h"}
+		}
+		cfg, err := loadConfig("sla check", args[2:], getenv, stdout)
 		if err != nil {
 			return err
 		}
@@ -79,26 +101,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "notifications":
 		return notificationsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
-		cfg, err := loadConfig("migrate", args[1:], getenv, stderr, false)
-		if err != nil {
-			return err
-		}
-		log := newLogger(cfg, stderr)
-		db, err := openDB(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		v, err := db.SchemaVersion(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "schema at version %d\n", v)
-		return nil
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema at version %d\n", v)
+	return nil
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {

@@ -118,7 +118,7 @@ func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 func report(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var from, to, groupBy, agency, format string
-	cfg, rest, err := loadConfigWith("report", args, getenv, stderr, false, func(fs *flag.FlagSet) {
+	cfg, rest, err := loadConfigWith("report", args, getenv, stdout, func(fs *flag.FlagSet) {
 		fs.StringVar(&from, "from", "", "first Singapore date of the window, YYYY-MM-DD")
 		fs.StringVar(&to, "to", "", "Singapore date after the window, YYYY-MM-DD (exclusive)")
 		fs.StringVar(&groupBy, "group-by", "", "owner_agency, requesting_agency or month")
@@ -195,7 +195,7 @@ func printReport(w io.Writer, rep *sla.Report) error {
 }
 
 func importFile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, files, err := loadConfigWith("import", args, getenv, stderr, false, nil)
+	cfg, files, err := loadConfigWith("import", args, getenv, stdout, nil)
 	if err != nil {
 		return err
 	}
@@ -240,16 +240,22 @@ func importFile(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func notificationsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[0] != "retry" {
-		return fmt.Errorf("usage: datashare notifications retry ID [--db …]")
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"retry", "-h"}
 	}
-	id, err := strconv.ParseInt(args[1], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("notifications retry: %q is not a delivery id", args[1])
+	if len(args) == 0 || args[0] != "retry" {
+		return fmt.Errorf("usage: datashare notifications retry [flags] ID")
 	}
-	cfg, err := loadConfig("notifications retry", args[2:], getenv, stderr, false)
+	cfg, ids, err := loadConfigWith("notifications retry", args[1:], getenv, stdout, nil)
 	if err != nil {
 		return err
+	}
+	if len(ids) != 1 {
+		return fmt.Errorf("usage: datashare notifications retry [flags] ID (one delivery id)")
+	}
+	id, err := strconv.ParseInt(ids[0], 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("notifications retry: %q is not a delivery id", ids[0])
 	}
 	a, _, err := openApp(ctx, cfg, stderr)
 	if err != nil {

@@ -133,15 +133,21 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	if cmd.uses&service != 0 {
+		cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
+		cfg.AdminToken = getenv(envAdminToken)
+	}
+	return cfg, rest, cfg.parse(raw)
+}
+
+// parse reads and checks the settings' text, raw by flag name, into cfg, and
+// reports every problem at once.
+func (cfg *Config) parse(raw map[string]*string) error {
 	cfg.DB, cfg.LogFormat, cfg.MailFrom, cfg.BaseURL = *raw["db"], *raw["log-format"], *raw["mail-from"], *raw["base-url"]
 	cfg.CheckSchedule, cfg.DigestSchedule, cfg.Addr = *raw["sla-check-schedule"], *raw["digest-schedule"], *raw["addr"]
 	approvals, level, tz, hours := *raw["approvals"], *raw["log-level"], *raw["tz"], *raw["working-hours"]
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
-	if cmd.uses&service != 0 {
-		cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
-		cfg.AdminToken = getenv(envAdminToken)
-	}
 	var errs []error
 	var err error
 	if cfg.Approvals, err = workflow.ParsePolicy(approvals); err != nil {
@@ -212,7 +218,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 	if cfg.DB == "" {
 		errs = append(errs, fmt.Errorf("%s must not be empty", envDB))
 	}
-	return cfg, rest, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func mask(s string) string {

@@ -322,3 +322,43 @@ func TestMaskHidesAnyTokenButShowsAbsence(t *testing.T) {
 		t.Errorf("mask of a token: got %q, want ********", got)
 	}
 }
+
+// A command reads only the variables of the settings it uses: a bad value
+// meant for another command does not stop it, a bad value of its own does.
+func TestLoadConfigReadsOnlyTheCommandsSettings(t *testing.T) {
+	serveOnly := map[string]string{
+		envSMTP: "http://not-smtp", envMailFrom: "nobody", envBaseURL: "ftp://x", envMaxAttempts: "0",
+		envAdminEmail: "a@tech.gov.sg", envAdminToken: "short", envAddr: "nowhere", envSessionIdle: "1s",
+	}
+	cases := []struct {
+		command string
+		env     map[string]string
+		want    string // in the error; "" for none
+	}{
+		{"migrate", serveOnly, ""},
+		{"migrate", map[string]string{envTZ: "Asia/Atlantis", envApprovals: "restricted", envTarget: "seven"}, ""},
+		{"notifications retry", serveOnly, ""},
+		{"notifications retry", map[string]string{envWorkingHours: "always"}, ""},
+		{"sla check", serveOnly, ""},
+		{"sla check", map[string]string{envApprovals: "restricted"}, ""},
+		{"sla check", map[string]string{envTZ: "Asia/Atlantis"}, envTZ},
+		{"report", serveOnly, ""},
+		{"report", map[string]string{envTarget: "seven"}, envTarget},
+		{"import", serveOnly, ""},
+		{"import", map[string]string{envApprovals: "restricted"}, envApprovals},
+		{"migrate", map[string]string{envLogLevel: "loud"}, envLogLevel},
+		{"serve", map[string]string{envAdminToken: "short"}, envAdminToken},
+	}
+	for _, tc := range cases {
+		cfg, err := loadConfig(tc.command, nil, envOf(tc.env), io.Discard)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s with %v: got %v, want nil", tc.command, tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s with %v: got %v, want an error naming %s", tc.command, tc.env, err, tc.want)
+		}
+		if err == nil && tc.command != "serve" && (cfg.AdminEmail != "" || cfg.BaseURL != "http://localhost:8080" || cfg.SMTP != nil) {
+			t.Errorf("%s: admin %q, base url %q, smtp %v: want the defaults, not the environment", tc.command, cfg.AdminEmail, cfg.BaseURL, cfg.SMTP)
+		}
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -557,25 +555,6 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 				t.Errorf("run %q listened: %q", tc.args, stdout.String())
 			}
 		})
-	}
-}
-
-func TestRunHelp(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"-h"}, {"--help"}} {
-		var stdout, stderr bytes.Buffer
-		if err := run(context.Background(), args, envOf(nil), &stdout, &stderr); err != nil {
-			t.Errorf("run %q: got %v, want nil", args, err)
-		}
-		if !strings.Contains(stdout.String(), "datashare serve") || !strings.Contains(stdout.String(), "datashare migrate") {
-			t.Errorf("run %q printed %q, want the usage naming serve and migrate", args, stdout.String())
-		}
-	}
-	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), []string{"serve", "-h"}, envOf(nil), &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
-		t.Errorf("run serve -h: got %v, want flag.ErrHelp", err)
-	}
-	if !strings.Contains(stderr.String(), "-addr") {
-		t.Errorf("serve -h printed %q, want the flags of serve", stderr.String())
 	}
 }
 

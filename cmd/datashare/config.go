@@ -113,7 +113,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 	}
 	var cfg Config
 	if cmd.uses&service != 0 {
-		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
+		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print a demo password and API tokens")
 	}
 	if extra != nil {
 		extra(fs)

@@ -33,6 +33,7 @@ Usage:
                                                                  print the compliance report
   datashare import FILE                                          import past requests from a JSON or CSV file
   datashare notifications retry ID                               queue a dead email or webhook delivery again
+  datashare help [COMMAND]                                       this list, or the flags of one command
 
 Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
 command reads, each with its environment variable (DATASHARE_*) and default.

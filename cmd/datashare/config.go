@@ -71,6 +71,16 @@ const (
 	envSessionLifetime = "DATASHARE_SESSION_LIFETIME"
 )
 
+// demoAddr is where serve --demo listens by default: loopback only.
+const demoAddr = "127.0.0.1:8080"
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -111,7 +121,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 	if serve {
 		fs.StringVar(&cfg.DigestSchedule, "digest-schedule", orDefault(getenv(envDigestSchedule), "0 8 * * *"), "cron schedule of the approvers' daily digest, in the time zone; sent on working days only ("+envDigestSchedule+")")
 		fs.StringVar(&cfg.CheckSchedule, "sla-check-schedule", orDefault(getenv(envSchedule), "*/15 * * * *"), "cron schedule of the SLA check, in the time zone ("+envSchedule+")")
-		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address ("+envAddr+")")
+		fs.StringVar(&cfg.Addr, "addr", orDefault(getenv(envAddr), ":8080"), "listen address; with --demo, "+demoAddr+" unless this flag or "+envAddr+" is given ("+envAddr+")")
 		fs.BoolVar(&cfg.Demo, "demo", false, "seed demo agencies, users and requests into an empty database and print API tokens")
 		fs.StringVar(&idle, "session-idle-timeout", orDefault(getenv(envSessionIdle), "30m"), "a web session not used for this long ends ("+envSessionIdle+")")
 		fs.StringVar(&lifetime, "session-lifetime", orDefault(getenv(envSessionLifetime), "12h"), "a web session ends this long after sign-in, however busy ("+envSessionLifetime+")")
@@ -130,6 +140,11 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stde
 		}
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if cfg.Demo && getenv(envAddr) == "" && !isSet(fs, "addr") {
+		// The demo prints an admin's token: it stays on this computer
+		// unless an address is asked for.
+		cfg.Addr = demoAddr
 	}
 	cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
 	cfg.AdminToken = getenv(envAdminToken)

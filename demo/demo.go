@@ -62,7 +62,8 @@ func (s *seeder) actor(agency, key string) workflow.Actor {
 // Run seeds when the database holds no requests and no demo users, then
 // issues a fresh token for every demo user, revoking those of earlier
 // starts, and prints them to w. On a database that holds other data it
-// seeds nothing and says so.
+// seeds nothing and says so. The demo's late requests are late by clock,
+// the deployment's SLA settings.
 func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *imports.Importer, cal *calendar.Calendar, clock sla.Settings, now time.Time, w io.Writer) error {
 	s := &seeder{acc: acc, wf: wf, users: map[string]models.User{}}
 	_, err := acc.UserByEmail(ctx, email("MOH", "requester"))

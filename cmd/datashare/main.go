@@ -155,8 +155,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 		// Flag the demo's late requests now rather than at the first
 		// scheduled check, up to 15 minutes away, so that their history
-		// and notifications are there at once.
-		// The check logs what it flagged.
+		// and notifications are there at once. The check logs what it
+		// flagged.
 		if _, err := a.Checker.RunExclusive(ctx, clock()); err != nil {
 			return fmt.Errorf("demo data: sla check: %w", err)
 		}

@@ -363,15 +363,37 @@ func (s *Service) Bootstrap(ctx context.Context, email, token string) (bool, err
 	return created, nil
 }
 
+// DemoTokenName is the name of the tokens IssueDemoToken creates.
+const DemoTokenName = "demo"
+
 // IssueDemoToken creates a fresh token for an existing user without the
-// caller checks; the demo seeder uses it to print working tokens.
+// caller checks, and revokes the user's earlier tokens of that name in the
+// same transaction: the demo prints its tokens at every start, and those of
+// an earlier start, perhaps still in a terminal's scroll-back or a file,
+// must stop working.
 func (s *Service) IssueDemoToken(ctx context.Context, userID int64) (string, error) {
 	secret, err := newSecret()
 	if err != nil {
 		return "", err
 	}
-	_, err = s.storeToken(ctx, userID, "demo", secret)
+	err = s.db.Tx(ctx, func(ctx context.Context, _ *gorm.DB) error {
+		if _, err := s.RevokeTokensNamed(ctx, userID, DemoTokenName); err != nil {
+			return err
+		}
+		_, err := s.storeToken(ctx, userID, DemoTokenName, secret)
+		return err
+	})
 	return secret, err
+}
+
+// RevokeTokensNamed deletes every token of user userID named name, without
+// the caller checks (for seeding), and returns how many it deleted.
+func (s *Service) RevokeTokensNamed(ctx context.Context, userID int64, name string) (int64, error) {
+	res := s.db.Conn(ctx).Where("user_id = ? AND name = ?", userID, name).Delete(&models.Token{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("revoke tokens named %q of user %d: %w", name, userID, res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // CreateUserUnchecked adds a user without the admin check; for seeding.

@@ -105,3 +105,65 @@ func TestPasswordLengthAndSignIn(t *testing.T) {
 		t.Errorf("unknown email: got %v, want the same ErrSignIn", err)
 	}
 }
+
+// Every demo start issues a token per demo user; the earlier demo tokens
+// must stop working, and no other token may.
+func TestIssueDemoTokenRevokesEarlierDemoTokensOnly(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		s := accounts.NewService(db, func() time.Time { return time.Now().UTC() })
+		if err := s.EnsureAgency(ctx, "MSF", "MSF"); err != nil {
+			t.Fatal(err)
+		}
+		var users []models.User
+		for _, email := range []string{"a@msf.gov.sg", "b@msf.gov.sg"} {
+			u, err := s.CreateUserUnchecked(ctx, accounts.NewUser{Email: email, Name: email, Agency: "MSF", Roles: []string{"requester"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			users = append(users, u)
+		}
+		a, b := users[0], users[1]
+		_, laptop, err := s.IssueToken(ctx, accounts.ActorOf(a), a.ID, "laptop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.IssueDemoToken(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.IssueDemoToken(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.IssueDemoToken(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, secret string
+			want         int64 // owner, 0 when revoked
+		}{
+			{"a's first demo token", first, 0},
+			{"a's second demo token", second, a.ID},
+			{"a's token named laptop", laptop, a.ID},
+			{"b's demo token", other, b.ID},
+		} {
+			u, err := s.Authenticate(ctx, tc.secret)
+			if got := u.ID; err != nil && tc.want != 0 || err == nil && got != tc.want {
+				t.Errorf("%s: got user %d (%v), want user %d", tc.name, got, err, tc.want)
+			}
+		}
+		toks, err := s.Tokens(ctx, accounts.ActorOf(a), a.ID)
+		if err != nil || len(toks) != 2 {
+			t.Errorf("a's tokens: got %d (%v), want 2: laptop and the newest demo token", len(toks), err)
+		}
+		n, err := s.RevokeTokensNamed(ctx, a.ID, accounts.DemoTokenName)
+		if err != nil || n != 1 {
+			t.Errorf("RevokeTokensNamed demo: got %d (%v), want 1", n, err)
+		}
+		if _, err := s.Authenticate(ctx, second); err == nil {
+			t.Errorf("a's second demo token still works after RevokeTokensNamed")
+		}
+	})
+}

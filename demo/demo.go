@@ -1,6 +1,6 @@
 // Package demo seeds a new database with agencies, users and requests in
-// every state, so that a person can try the service at once, and prints an
-// API token for each demo user.
+// every state and SLA status, so that a person can try the service at once,
+// and prints an API token for each demo user.
 package demo
 
 import (
@@ -17,6 +17,7 @@ import (
 	"datashare/errs"
 	"datashare/imports"
 	"datashare/models"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -59,9 +60,11 @@ func (s *seeder) actor(agency, key string) workflow.Actor {
 }
 
 // Run seeds when the database holds no requests and no demo users, then
-// issues a fresh token for every demo user and prints them to w. On a
-// database that holds other data it seeds nothing and says so.
-func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *imports.Importer, cal *calendar.Calendar, now time.Time, w io.Writer) error {
+// issues a fresh token for every demo user, revoking those of earlier
+// starts, and prints them to w. On a database that holds other data it
+// seeds nothing and says so. The demo's late requests are late by clock,
+// the deployment's SLA settings.
+func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *imports.Importer, cal *calendar.Calendar, clock sla.Settings, now time.Time, w io.Writer) error {
 	s := &seeder{acc: acc, wf: wf, users: map[string]models.User{}}
 	_, err := acc.UserByEmail(ctx, email("MOH", "requester"))
 	switch {
@@ -82,6 +85,9 @@ func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *i
 			return err
 		}
 		if err := s.history(ctx, im, cal, now); err != nil {
+			return err
+		}
+		if err := s.inProgress(ctx, im, cal, clock, now); err != nil {
 			return err
 		}
 		if err := s.requests(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"datashare/calendar"
 	"datashare/imports"
+	"datashare/sla"
 	"datashare/workflow"
 )
 
@@ -71,6 +72,68 @@ func (s *seeder) history(ctx context.Context, im *imports.Importer, cal *calenda
 	}
 	if len(res.Errors) > 0 {
 		return fmt.Errorf("demo history: %s: %s", res.Errors[0].ExternalRef, res.Errors[0].Message)
+	}
+	return nil
+}
+
+// workingDaysAgo is the latest instant from which n working days have
+// elapsed by now, so that a request submitted then is exactly n working
+// days old: the calendar counts only forwards, so this searches.
+func workingDaysAgo(cal *calendar.Calendar, now time.Time, n float64) time.Time {
+	lo := now.AddDate(0, 0, -int(n*2)-14)
+	for cal.WorkingDays(lo, now) < n {
+		lo = lo.AddDate(0, 0, -int(n)-7)
+	}
+	hi := now
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if cal.WorkingDays(mid, now) >= n {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo.Truncate(time.Second)
+}
+
+// inProgress imports requests still open, taken over from an earlier
+// system as an import would be: one at risk and one breached, so that the
+// SLA check, the sla_status filter and the breach notifications have
+// something to show, and one paused for clarification after some working
+// time had run. None is LTA's, whose compliance rate the browser test
+// watches change.
+func (s *seeder) inProgress(ctx context.Context, im *imports.Importer, cal *calendar.Calendar, clock sla.Settings, now time.Time) error {
+	at := func(n float64) time.Time { return workingDaysAgo(cal, now, n) }
+	// With the default 5 and 7 days: at risk 6 days in, breached 9 days in
+	// (approved a working day later and not fulfilled since).
+	atRisk, breached := (clock.Warn+clock.Target)/2, clock.Target+2
+	batch := imports.Batch{Requests: []imports.Record{
+		{ExternalRef: "LEGACY-2026-0412", Title: "Resale flat transactions near primary schools",
+			Purpose: "Check whether the 1 km priority rule moves resale prices near popular schools.", DataDescription: "Resale transactions within 2 km of each primary school, 2023–2025, by quarter.",
+			Classification: "official-closed", RequestingAgency: "MOE", OwnerAgency: "HDB", RequesterEmail: email("MOE", "requester"),
+			Events: []imports.Event{{Action: string(workflow.Submit), At: at(atRisk), ActorEmail: email("MOE", "requester")}}},
+		{ExternalRef: "LEGACY-2026-0398", Title: "Polyclinic attendance of lower-income households",
+			Purpose: "Target the CHAS outreach at households that do not use subsidised care.", DataDescription: "Polyclinic visits per household income band and town, 2025.",
+			Classification: "official-closed", RequestingAgency: "IRAS", OwnerAgency: "MOH", RequesterEmail: email("IRAS", "requester"),
+			Events: []imports.Event{
+				{Action: string(workflow.Submit), At: at(breached), ActorEmail: email("IRAS", "requester")},
+				{Action: string(workflow.Approve), At: at(breached - 1), ActorEmail: email("MOH", "approver")},
+			}},
+		{ExternalRef: "LEGACY-2026-0420", Title: "Rental flat tenants referred to family service centres",
+			Purpose: "Offer social support to tenants before their lease renewal.", DataDescription: "Count of referrals per rental block, 2025.",
+			Classification: "official-closed", RequestingAgency: "HDB", OwnerAgency: "MSF", RequesterEmail: email("HDB", "requester"),
+			Events: []imports.Event{
+				{Action: string(workflow.Submit), At: at(4), ActorEmail: email("HDB", "requester")},
+				{Action: string(workflow.RequestClarification), At: at(2), ActorEmail: email("MSF", "approver"), Comment: "Counts per block could identify families in small blocks; would counts per town do?"},
+			}},
+	}}
+	admin := workflow.Actor{Roles: []workflow.Role{workflow.Admin}}
+	res, err := im.Import(ctx, admin, batch)
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return fmt.Errorf("demo open requests: %s: %s", res.Errors[0].ExternalRef, res.Errors[0].Message)
 	}
 	return nil
 }

@@ -71,6 +71,16 @@ const (
 	envSessionLifetime = "DATASHARE_SESSION_LIFETIME"
 )
 
+// demoAddr is where serve --demo listens by default: loopback only.
+const demoAddr = "127.0.0.1:8080"
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -137,7 +147,13 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 		cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
 		cfg.AdminToken = getenv(envAdminToken)
 	}
-	return cfg, rest, cfg.parse(raw)
+	err := cfg.parse(raw)
+	if cfg.Demo && getenv(envAddr) == "" && !isSet(fs, "addr") {
+		// The demo prints an admin's token: it stays on this computer
+		// unless an address is asked for.
+		cfg.Addr = demoAddr
+	}
+	return cfg, rest, err
 }
 
 // parse reads and checks the settings' text, raw by flag name, into cfg, and

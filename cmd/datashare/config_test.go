@@ -362,3 +362,31 @@ func TestLoadConfigReadsOnlyTheCommandsSettings(t *testing.T) {
 		}
 	}
 }
+
+// The demo prints an admin's token, so it listens on loopback unless an
+// address is asked for; without --demo the default stays every interface.
+func TestLoadConfigDemoListensOnLoopbackByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"demo", []string{"--demo"}, nil, "127.0.0.1:8080"},
+		{"no demo", nil, nil, ":8080"},
+		{"demo with --addr", []string{"--demo", "--addr", ":9000"}, nil, ":9000"},
+		{"demo with --addr before --demo", []string{"--addr", "0.0.0.0:8080", "--demo"}, nil, "0.0.0.0:8080"},
+		{"demo with DATASHARE_ADDR", []string{"--demo"}, map[string]string{"DATASHARE_ADDR": ":8080"}, ":8080"},
+		{"no demo with DATASHARE_ADDR", nil, map[string]string{"DATASHARE_ADDR": "10.0.0.5:80"}, "10.0.0.5:80"},
+		{"demo: --addr beats DATASHARE_ADDR", []string{"--demo", "--addr", "127.0.0.1:0"}, map[string]string{"DATASHARE_ADDR": ":8080"}, "127.0.0.1:0"},
+	} {
+		cfg, err := loadConfig("serve", tc.args, envOf(tc.env), io.Discard)
+		if err != nil {
+			t.Errorf("%s: loadConfig %q: %v", tc.name, tc.args, err)
+			continue
+		}
+		if cfg.Addr != tc.want {
+			t.Errorf("%s: listen address got %q, want %q", tc.name, cfg.Addr, tc.want)
+		}
+	}
+}

@@ -177,8 +177,15 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 	if cfg.Demo {
-		if err := demo.Run(ctx, acc, wf, a.Importer, a.Holidays.Current(), clock(), stdout); err != nil {
+		if err := demo.Run(ctx, acc, wf, a.Importer, a.Holidays.Current(), cfg.SLA, clock(), stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
+		}
+		// Flag the demo's late requests now rather than at the first
+		// scheduled check, up to 15 minutes away, so that their history
+		// and notifications are there at once. The check logs what it
+		// flagged.
+		if _, err := a.Checker.RunExclusive(ctx, clock()); err != nil {
+			return fmt.Errorf("demo data: sla check: %w", err)
 		}
 	}
 

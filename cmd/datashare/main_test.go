@@ -412,6 +412,13 @@ func TestServeDemoTwiceOnOneDatabaseSeedsOnceAndPrintsFreshTokens(t *testing.T) 
 		if st := second.get("/api/v1/me", second.mustToken(mohRequester), &who); st != http.StatusOK || who.Email != mohRequester {
 			t.Errorf("GET /api/v1/me with the fresh MOH token: got %d %q, want 200 %q", st, who.Email, mohRequester)
 		}
+		// The first start's tokens may be in a terminal or a file still;
+		// only the newest printed ones may work.
+		for email, tok := range firstTokens {
+			if st := second.get("/api/v1/me", tok, nil); st != http.StatusUnauthorized {
+				t.Errorf("GET /api/v1/me with %s's token of the first start: got %d, want 401", email, st)
+			}
+		}
 		second.mustStop()
 	})
 }
@@ -657,6 +664,70 @@ func TestServeDemoPrintsSignInAddressAndPassword(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 			t.Errorf("sign in as %s with the demo password: %d to %q, want 303 to /", email, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+}
+
+// Right after start the demo has something for every SLA feature: a
+// request at risk, one breached (flagged, so its notification is out), one
+// paused for clarification and requests taken over by an import.
+func TestServeDemoShowsEverySLAStatus(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dsn string) {
+		p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", dsn)
+		p.mustShowEverySLAStatus()
+
+		// A breach is told to the owner's managers; MOH owns the demo's
+		// breached request. Delivery to the inbox runs in the background.
+		var inbox struct {
+			Items []struct {
+				Event string `json:"event"`
+			} `json:"items"`
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for found := false; !found; {
+			if st := p.get("/api/v1/notifications", p.mustToken("moh.manager@demo.gov.sg"), &inbox); st != http.StatusOK {
+				t.Fatalf("GET /api/v1/notifications as the MOH manager: got %d, want 200", st)
+			}
+			for _, n := range inbox.Items {
+				found = found || n.Event == "sla.breached"
+			}
+			if !found && time.Now().After(deadline) {
+				t.Fatalf("MOH manager's notifications: got %+v, want an sla.breached one right after start", inbox.Items)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		p.mustStop()
+
+		db, err := models.Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var imported int64
+		if err := db.Gorm.Model(&models.Request{}).Where("external_ref IS NOT NULL AND state IN ?", []string{"submitted", "approved", "clarification_requested"}).Count(&imported).Error; err != nil {
+			t.Fatal(err)
+		}
+		if imported < 3 {
+			t.Errorf("open demo requests with an external_ref: got %d, want at least 3 (at risk, breached, paused)", imported)
+		}
+	})
+}
+
+// The late demo requests are late by the deployment's own SLA settings.
+func TestServeDemoShowsEverySLAStatusWithOtherTargets(t *testing.T) {
+	p := mustServe(t, envOf(map[string]string{"DATASHARE_SLA_TARGET_DAYS": "12"}),
+		"--demo", "--addr", "127.0.0.1:0", "--sla-warn-days", "10", "--db", modelstest.DSN(t, models.SQLite))
+	p.mustShowEverySLAStatus()
+	p.mustStop()
+}
+
+func (p *program) mustShowEverySLAStatus() {
+	p.t.Helper()
+	admin := p.mustToken(govtechAdmin)
+	for _, query := range []string{"sla_status=at_risk", "sla_status=breached", "state=clarification_requested"} {
+		var page requestPage
+		if st := p.get("/api/v1/requests?"+query, admin, &page); st != http.StatusOK || len(page.Items) == 0 {
+			p.t.Errorf("GET /api/v1/requests?%s as admin: got %d with %d requests, want 200 with at least one", query, st, len(page.Items))
 		}
 	}
 }

@@ -25,10 +25,10 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(h, " ")
 		if h == "" {
-			return errs.E(errs.Unauthenticated, "send an API token as Authorization: Bearer <token>")
+			return errs.E(errs.Unauthenticated, "send an API token as Authorization: Bearer TOKEN")
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return errs.E(errs.Unauthenticated, "the Authorization header must be Bearer <token>")
+			return errs.E(errs.Unauthenticated, "the Authorization header must be Bearer TOKEN")
 		}
 		u, err := s.Accounts.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {

@@ -385,6 +385,24 @@ func TestMissingOrBadTokenIs401(t *testing.T) {
 			}
 		}
 		e.mustBeUnchanged(t, v.ID, before)
+		t.Run("message_reads_as_written", func(t *testing.T) {
+			for auth, want := range map[string]string{
+				"":                  "send an API token as Authorization: Bearer TOKEN",
+				"Basic " + good:     "the Authorization header must be Bearer TOKEN",
+				"Bearer dst_absent": "unknown or revoked API token",
+			} {
+				rq := request{method: "GET", path: "/api/v1/me"}
+				if auth != "" {
+					rq.header = map[string]string{"Authorization": auth}
+				}
+				var b struct{ Error struct{ Message string } }
+				r := e.do(t, rq)
+				r.decode(t, &b)
+				if b.Error.Message != want || strings.Contains(string(r.Body), `\u00`) {
+					t.Errorf("Authorization %q: got %s, want the message %q with no escaped characters", auth, r.Body, want)
+				}
+			}
+		})
 		t.Run("scheme_is_case_insensitive", func(t *testing.T) {
 			r := e.do(t, request{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "bearer " + good}})
 			mustStatus(t, r, http.StatusOK, "")

@@ -43,6 +43,7 @@ type requestJSON struct {
 	Classification    string         `json:"classification"`
 	LegalBasis        *string        `json:"legal_basis"`
 	Project           *string        `json:"project"`
+	ExternalRef       *string        `json:"external_ref"`
 	RequestingAgency  string         `json:"requesting_agency"`
 	OwnerAgency       string         `json:"owner_agency"`
 	Requester         personJSON     `json:"requester"`
@@ -80,6 +81,7 @@ func (s *server) toRequest(r *models.Request) requestJSON {
 	out := requestJSON{
 		ID: r.ID, Title: r.Title, Purpose: r.Purpose, DataDescription: r.DataDescription,
 		Classification: r.Classification, LegalBasis: r.LegalBasis, Project: r.Project,
+		ExternalRef:      r.ExternalRef,
 		RequestingAgency: r.RequestingAgency, OwnerAgency: r.OwnerAgency,
 		Requester: toPerson(r.Requester), State: r.State, ApprovalsRequired: r.ApprovalsRequired,
 		Approvals: []approvalJSON{}, Version: r.Version,

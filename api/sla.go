@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -87,6 +88,13 @@ func (s *server) handleSLACheck(c echo.Context) error {
 func (s *server) handleImport(c echo.Context) error {
 	if !caller(c).actor.Has(workflow.Admin) {
 		return errs.E(errs.Forbidden, "only an admin may import requests")
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
+		return errs.E(errs.Malformed, `send the requests as {"requests": [...]}, not a bare JSON list`)
 	}
 	var b imports.Batch
 	if err := c.Bind(&b); err != nil {

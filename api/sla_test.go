@@ -322,6 +322,29 @@ func TestSLACheckJobAndImportAreForAdmins(t *testing.T) {
 			t.Fatalf("import %d: got %d %s, want %s", i+1, r.Status, r.Body, want)
 		}
 	}
+	bare := e.do(t, request{method: "POST", path: "/api/v1/admin/import", token: "admin", body: batch["requests"]})
+	mustErrorBody(t, bare, http.StatusBadRequest, "malformed")
+	if !strings.Contains(string(bare.Body), `{\"requests\": [...]}`) {
+		t.Errorf("bare list: got %s, want a message naming the {\"requests\": [...]} shape", bare.Body)
+	}
+	var page struct {
+		Items []struct {
+			Title       string  `json:"title"`
+			ExternalRef *string `json:"external_ref"`
+		} `json:"items"`
+	}
+	e.do(t, request{method: "GET", path: "/api/v1/requests?limit=100", token: "admin"}).decode(t, &page)
+	refs := map[string]string{}
+	for _, it := range page.Items {
+		ref := "null"
+		if it.ExternalRef != nil {
+			ref = *it.ExternalRef
+		}
+		refs[it.Title] = ref
+	}
+	if refs["Old request"] != "LEGACY-1" || refs["Residents aged 65+ per block"] != "null" {
+		t.Errorf("external_ref by title: got %v, want LEGACY-1 on the imported request and null on the one filed here", refs)
+	}
 	rep := e.do(t, request{method: "GET", path: "/api/v1/reports/sla?from=2025-03-01&to=2025-04-01", token: "admin"})
 	var v struct{ Met, Missed int }
 	rep.decode(t, &v)

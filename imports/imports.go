@@ -6,6 +6,7 @@
 package imports
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -198,7 +199,8 @@ func (im *Importer) one(ctx context.Context, rec Record) (skipped bool, err erro
 	return skipped, err
 }
 
-// ReadFile reads a batch from JSON ({"requests":[…]}) or CSV: one row per
+// ReadFile reads a batch from JSON ({"requests":[…]}, or the bare list of
+// records, as spreadsheet exports often write it) or CSV: one row per
 // event with the columns of csvColumns; rows of one request share its
 // external_ref and follow each other.
 func ReadFile(r io.Reader, name string) (Batch, error) {
@@ -206,10 +208,18 @@ func ReadFile(r io.Reader, name string) (Batch, error) {
 		return ReadCSV(r)
 	}
 	var b Batch
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
+	body, err := io.ReadAll(r)
+	if err != nil {
 		return b, fmt.Errorf("read %s: %w", name, err)
+	}
+	var dst any = &b
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
+		dst = &b.Requests
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return b, fmt.Errorf("read %s: want {\"requests\": [...]} or a list of requests: %w", name, err)
 	}
 	return b, nil
 }

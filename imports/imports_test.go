@@ -559,6 +559,22 @@ func TestReadCSVEqualsTheJSONForm(t *testing.T) {
 	})
 }
 
+func TestReadFileTakesABareListOfRequests(t *testing.T) {
+	inner := strings.TrimSpace(jsonBatch)
+	inner = strings.TrimSuffix(strings.TrimPrefix(inner, `{"requests":`), "}")
+	b, err := imports.ReadFile(strings.NewReader(inner), "batch.json")
+	if err != nil {
+		t.Fatalf("read a bare list: got %v, want no error", err)
+	}
+	if got, want := describe(b), describe(imports.Batch{Requests: []imports.Record{good1, good2, good3}}); got != want {
+		t.Errorf("bare list:\n got %s\nwant %s", got, want)
+	}
+	_, err = imports.ReadFile(strings.NewReader(`{"records": []}`), "batch.json")
+	if err == nil || !strings.Contains(err.Error(), `{"requests": [...]}`) {
+		t.Errorf("unknown top-level field: got %v, want an error naming the expected shape", err)
+	}
+}
+
 func TestReadCSVRejectsMalformedFiles(t *testing.T) {
 	for _, c := range []struct{ name, csv string }{
 		{"missing column", "external_ref,title\nX,Y\n"},

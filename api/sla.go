@@ -65,13 +65,19 @@ func (s *server) handleReportFile(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f, err := spreadsheet.Download(rep, format)
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
-		return c.Blob(http.StatusOK, f.ContentType, f.Body)
+		return Attachment(c, rep, format)
 	}
+}
+
+// Attachment answers rep as a file of format (csv or xlsx) to download;
+// the web pages answer their downloads with it too.
+func Attachment(c echo.Context, rep *sla.Report, format string) error {
+	f, err := spreadsheet.Download(rep, format)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
+	return c.Blob(http.StatusOK, f.ContentType, f.Body)
 }
 
 func (s *server) handleSLACheck(c echo.Context) error {

@@ -163,6 +163,22 @@ func flushAll(bs ...*batcher) error {
 	return nil
 }
 
+// eachRequest calls add for every request of the layout, in id order,
+// writing the batches out every requestsPerInsert requests and at the end.
+func (l layout) eachRequest(bs []*batcher, add func(id int64) error) error {
+	for id := int64(1); id <= int64(l.n); id++ {
+		if err := add(id); err != nil {
+			return err
+		}
+		if id%requestsPerInsert == 0 {
+			if err := flushAll(bs...); err != nil {
+				return err
+			}
+		}
+	}
+	return flushAll(bs...)
+}
+
 // seedProduct writes agencies, users, tokens, requests with their SLA
 // columns, approvals and history into a database the product has migrated.
 func seedProduct(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens, start time.Time) error {
@@ -176,7 +192,7 @@ func seedProduct(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens,
 			"sla_due_at", "sla_warn_at", "state_since")
 		aps := newBatcher(tx, "approvals", "request_id", "approver_id", "at")
 		trs := newBatcher(tx, "transitions", "request_id", "action", "from_state", "to_state", "actor_id", "at", "comment")
-		for id := int64(1); id <= int64(l.n); id++ {
+		err := l.eachRequest([]*batcher{reqs, aps, trs}, func(id int64) error {
 			t, st := l.times(start, id), l.state(id)
 			ra, oa := l.requesting(id), l.owner(id)
 			var submitted, target, due, warn any
@@ -193,16 +209,9 @@ func seedProduct(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens,
 				requesterID(ra), st, 1, version, t.created, updated, submitted, target, 0.0, submitted, due, warn, since); err != nil {
 				return err
 			}
-			if err := seedHistory(trs, aps, id, st, requesterID(ra), approverID(oa), t, true); err != nil {
-				return err
-			}
-			if id%requestsPerInsert == 0 {
-				if err := flushAll(reqs, aps, trs); err != nil {
-					return err
-				}
-			}
-		}
-		if err := flushAll(reqs, aps, trs); err != nil {
+			return seedHistory(trs, aps, id, st, requesterID(ra), approverID(oa), t, true)
+		})
+		if err != nil {
 			return err
 		}
 		return fixSequences(tx, "users", "api_tokens", "requests", "transitions")
@@ -220,7 +229,7 @@ func seedBare(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens, st
 			"created_at", "updated_at", "submitted_at")
 		aps := newBatcher(tx, "approvals", "request_id", "approver_id", "at")
 		trs := newBatcher(tx, "transitions", "request_id", "action", "from_state", "to_state", "actor_id", "at")
-		for id := int64(1); id <= int64(l.n); id++ {
+		err := l.eachRequest([]*batcher{reqs, aps, trs}, func(id int64) error {
 			t, st := l.times(start, id), l.state(id)
 			ra, oa := l.requesting(id), l.owner(id)
 			var submitted any
@@ -236,16 +245,9 @@ func seedBare(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens, st
 				requesterID(ra), st, 1, version, t.created, updated, submitted); err != nil {
 				return err
 			}
-			if err := seedHistory(trs, aps, id, st, requesterID(ra), approverID(oa), t, false); err != nil {
-				return err
-			}
-			if id%requestsPerInsert == 0 {
-				if err := flushAll(reqs, aps, trs); err != nil {
-					return err
-				}
-			}
-		}
-		if err := flushAll(reqs, aps, trs); err != nil {
+			return seedHistory(trs, aps, id, st, requesterID(ra), approverID(oa), t, false)
+		})
+		if err != nil {
 			return err
 		}
 		return fixSequences(tx, "users", "requests", "transitions")

@@ -507,14 +507,7 @@ func TestStatusScopeAgreesWithEvaluate(t *testing.T) {
 						}
 					}
 					for _, st := range sla.Statuses {
-						scope, ok := sla.StatusScope(st, now)
-						if !ok {
-							t.Fatalf("StatusScope(%q): unknown", st)
-						}
-						var ids []int64
-						if err := db.Gorm.Model(&models.Request{}).Scopes(scope).Order("id").Pluck("id", &ids).Error; err != nil {
-							t.Fatal(err)
-						}
+						ids := mustIDsInStatus(t, db, st, now)
 						var got []string
 						for _, id := range ids {
 							got = append(got, refs[id])

@@ -303,3 +303,18 @@ var fxReportRecords = []imports.Record{
 		fxEv("approve", "2025-03-27T12:18:00+08:00", "approver1@mom.gov.sg"),
 		fxEv("fulfil", "2025-04-01T07:30:00+08:00", "approver1@mom.gov.sg")),
 }
+
+// mustIDsInStatus returns the ids of the requests whose SLA status at now
+// is st by the SQL form of the rule (sla.StatusScope), in id order.
+func mustIDsInStatus(tb testing.TB, db *models.DB, st string, now time.Time) []int64 {
+	tb.Helper()
+	scope, ok := sla.StatusScope(st, now)
+	if !ok {
+		tb.Fatalf("StatusScope(%q): unknown", st)
+	}
+	var ids []int64
+	if err := db.Gorm.Model(&models.Request{}).Scopes(scope).Order("id").Pluck("id", &ids).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}

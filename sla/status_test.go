@@ -57,14 +57,7 @@ func TestStatusSQLAgreesWithEvaluateOnGeneratedRequests(t *testing.T) {
 			}
 			seen := map[int64]string{}
 			for _, st := range sla.Statuses {
-				scope, ok := sla.StatusScope(st, now)
-				if !ok {
-					t.Fatalf("StatusScope(%q): unknown", st)
-				}
-				var ids []int64
-				if err := db.Gorm.Model(&models.Request{}).Scopes(scope).Order("id").Pluck("id", &ids).Error; err != nil {
-					t.Fatal(err)
-				}
+				ids := mustIDsInStatus(t, db, st, now)
 				for _, id := range ids {
 					if other, dup := seen[id]; dup {
 						t.Errorf("request %d at %s is both %s and %s in SQL", id, now, other, st)

@@ -75,8 +75,11 @@ var stateLabels = map[workflow.State]string{
 	workflow.Withdrawn:              "Withdrawn",
 }
 
-func stateLabel(s string) string {
-	if l, ok := stateLabels[workflow.State(s)]; ok {
+func stateLabel(s string) string { return label(stateLabels, s) }
+
+// label is the name m gives the value s, or s itself when m has none.
+func label[K ~string](m map[K]string, s string) string {
+	if l, ok := m[K(s)]; ok {
 		return l
 	}
 	return s
@@ -92,12 +95,7 @@ var statusLabels = map[string]string{
 	sla.Excluded:   "Excluded",
 }
 
-func statusLabel(s string) string {
-	if l, ok := statusLabels[s]; ok {
-		return l
-	}
-	return s
-}
+func statusLabel(s string) string { return label(statusLabels, s) }
 
 // actionLabels are the names of the buttons, as the README's page table
 // gives them and the browser tests look for them.
@@ -112,9 +110,4 @@ var actionLabels = map[workflow.Action]string{
 	workflow.Create:               "Created",
 }
 
-func actionLabel(a string) string {
-	if l, ok := actionLabels[workflow.Action(a)]; ok {
-		return l
-	}
-	return a
-}
+func actionLabel(a string) string { return label(actionLabels, a) }

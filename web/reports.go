@@ -9,11 +9,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"datashare/api"
 	"datashare/calendar"
 	"datashare/errs"
 	"datashare/models"
 	"datashare/sla"
-	"datashare/spreadsheet"
 	"datashare/workflow"
 )
 
@@ -146,12 +146,7 @@ func (a *app) handleReportFile(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f, err := spreadsheet.Download(rep, format)
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
-		return c.Blob(http.StatusOK, f.ContentType, f.Body)
+		return api.Attachment(c, rep, format)
 	}
 }
 

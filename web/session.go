@@ -37,13 +37,10 @@ func newSessionManager(store scs.Store, s Settings) *scs.SessionManager {
 	return m
 }
 
-// Viewer is the signed-in user as pages see them.
+// Viewer is the signed-in user as pages see them: the actor the services
+// are called with (templates read its ID, Name, Email and Agency).
 type Viewer struct {
-	ID     int64
-	Name   string
-	Email  string
-	Agency string
-	Actor  workflow.Actor
+	workflow.Actor
 }
 
 // Has reports whether the viewer holds role r (templates call it).
@@ -61,7 +58,7 @@ func (v *Viewer) MayReport() bool {
 func (v *Viewer) MayFile() bool { return workflow.CanCreate(v.Actor) == nil }
 
 func viewerOf(u models.User) *Viewer {
-	return &Viewer{ID: u.ID, Name: u.Name, Email: u.Email, Agency: u.AgencyCode, Actor: accounts.ActorOf(u)}
+	return &Viewer{Actor: accounts.ActorOf(u)}
 }
 
 func viewer(c echo.Context) *Viewer {

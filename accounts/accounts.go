@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -406,8 +407,12 @@ func (s *Service) CreateUserUnchecked(ctx context.Context, in NewUser) (models.U
 var ErrSignIn = errs.E(errs.Unauthenticated, "Email or password is incorrect")
 
 // dummyHash is compared against when no user has the email, so that an
-// unknown email costs the same bcrypt work as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("datashare-no-such-user"), bcrypt.DefaultCost)
+// unknown email costs the same bcrypt work as a wrong password. It is made
+// at the first sign-in, not at every start of every command.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("datashare-no-such-user"), bcrypt.DefaultCost)
+	return h
+})
 
 // SignIn returns the user whose email and password these are, or ErrSignIn.
 // A user without a password cannot sign in with one.
@@ -415,13 +420,13 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (models.Us
 	u, err := s.UserByEmail(ctx, email)
 	switch {
 	case errs.Is(err, errs.NotFound):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return models.User{}, ErrSignIn
 	case err != nil:
 		return models.User{}, fmt.Errorf("sign in: %w", err)
 	}
 	if u.PasswordHash == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return models.User{}, ErrSignIn
 	}
 	// bcrypt reads 72 bytes: a longer password would match on its start.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"strings"
 
 	"datashare/errs"
@@ -38,14 +37,15 @@ type problem struct {
 	ID, Message string
 }
 
-// fieldProblem returns the field named by an invalid error and its message
-// for a person; ok is false for any other error, which the caller returns.
+// fieldProblem returns the first field named by an invalid error and its
+// message for a person (markFields places them all); ok is false for any
+// other error, which the caller returns.
 func fieldProblem(err error) (field, msg string, ok bool) {
-	var e *errs.Error
-	if !errors.As(err, &e) || e.Code != errs.Invalid {
+	fs := errs.Fields(err)
+	if len(fs) == 0 {
 		return "", "", false
 	}
-	return e.Field, sentence(e.Message), true
+	return fs[0].Field, sentence(fs[0].Message), true
 }
 
 // sentence starts a service's message with a capital, as a page shows it.

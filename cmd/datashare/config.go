@@ -16,6 +16,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/calendar"
+	"datashare/deployment"
 	"datashare/notifications"
 	"datashare/sla"
 	"datashare/web"
@@ -294,6 +295,26 @@ func smtpRedacted(c *notifications.SMTP) string {
 		return "(none: email deliveries are skipped)"
 	}
 	return c.Redacted()
+}
+
+// figures are the settings that a deployment's figures depend on, among
+// those of the groups uses, each as the configuration prints it: what the
+// service stores at its start and a command must share with it.
+func (c Config) figures(uses group) []deployment.Setting {
+	values := map[string]string{
+		envTZ:           c.Location.String(),
+		envWorkingHours: c.Hours.String(),
+		envTarget:       strconv.FormatFloat(c.SLA.Target, 'g', -1, 64),
+		envWarn:         strconv.FormatFloat(c.SLA.Warn, 'g', -1, 64),
+		envApprovals:    c.Approvals.String(),
+	}
+	var out []deployment.Setting
+	for _, s := range settings {
+		if v, ok := values[s.env]; ok && s.group&uses != 0 {
+			out = append(out, deployment.Setting{Name: s.env, Value: v})
+		}
+	}
+	return out
 }
 
 // Web is the pages' share of the configuration: cookies are Secure when the

@@ -20,6 +20,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/demo"
+	"datashare/deployment"
 	"datashare/models"
 )
 
@@ -164,6 +165,14 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	acc, wf := a.Accounts, a.Workflow
+	changed, err := deployment.Record(ctx, db, clock(), cfg.figures(commands["serve"].uses))
+	if err != nil {
+		return err
+	}
+	for _, d := range changed {
+		log.Warn("a setting that figures depend on differs from the previous start; reports and SLA statuses computed from now on use the new value",
+			"setting", d.Name, "was", d.Stored, "now", d.Given)
+	}
 
 	if cfg.AdminEmail != "" {
 		created, err := acc.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminToken)

@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -730,4 +733,63 @@ func (p *program) mustShowEverySLAStatus() {
 			p.t.Errorf("GET /api/v1/requests?%s as admin: got %d with %d requests, want 200 with at least one", query, st, len(page.Items))
 		}
 	}
+}
+
+// A command that computes figures beside a running service on the same
+// database counts the way the service does, or refuses: a report printed
+// with target 7 while the service counts with 3 would be a wrong figure.
+func TestCommandsRefuseOtherFigureSettingsThanTheService(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dsn string) {
+		serviceEnv := map[string]string{envTarget: "3", envWarn: "2"}
+		mustServe(t, envOf(serviceEnv), "--addr", "127.0.0.1:0", "--db", dsn).mustStop()
+		empty := filepath.Join(t.TempDir(), "empty.csv")
+		header := "external_ref,title,purpose,data_description,classification,requesting_agency,owner_agency,requester_email,action,at,actor_email,comment\n"
+		if err := os.WriteFile(empty, []byte(header), 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		from, to := time.Now().AddDate(-1, 0, 0).Format("2006-01-02"), time.Now().AddDate(0, 0, 2).Format("2006-01-02")
+		cases := []struct {
+			name    string
+			args    []string
+			env     map[string]string
+			refused []string // settings named in the refusal; none: it runs
+		}{
+			{"report with the defaults", []string{"report", "--from", from, "--to", to}, nil, []string{envTarget, envWarn}},
+			{"report with one of the two", []string{"report", "--from", from, "--to", to, "--sla-warn-days", "2"}, nil, []string{envTarget}},
+			{"report with the service's", []string{"report", "--from", from, "--to", to}, serviceEnv, nil},
+			{"sla check with another zone", []string{"sla", "check"}, map[string]string{envTarget: "3", envWarn: "2", envTZ: "UTC"}, []string{envTZ}},
+			{"sla check with the service's", []string{"sla", "check"}, serviceEnv, nil},
+			{"import with other approvals", []string{"import", empty, "--approvals", "restricted=3"}, serviceEnv, []string{envApprovals}},
+			{"import with the service's", []string{"import", empty}, serviceEnv, nil},
+			{"migrate, which counts nothing", []string{"migrate"}, nil, nil},
+		}
+		for _, c := range cases {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append(c.args, "--db", dsn), envOf(c.env), &stdout, &stderr)
+			if c.refused == nil {
+				if err != nil {
+					t.Errorf("%s: %v, want it to run", c.name, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), "the service on this database counts with other settings") {
+				t.Errorf("%s: got %v, want a refusal naming the service's settings", c.name, err)
+				continue
+			}
+			for _, env := range []string{envTarget, envWarn, envTZ, envApprovals} {
+				if named := strings.Contains(err.Error(), env); named != slices.Contains(c.refused, env) {
+					t.Errorf("%s: refusal %q names %s: %v, want %v", c.name, err, env, named, !named)
+				}
+			}
+		}
+
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"report", "--from", from, "--to", to, "--db", dsn}, envOf(serviceEnv), &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stdout.String(), "target 3 working days") {
+			t.Errorf("report with the service's settings printed %q, want target 3", stdout.String())
+		}
+	})
 }

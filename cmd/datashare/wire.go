@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/robfig/cron/v3"
 
 	"datashare/calendar"
+	"datashare/deployment"
 	"datashare/imports"
 	"datashare/models"
 	"datashare/notifications"
@@ -84,10 +87,18 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 	return func() { <-c.Stop().Done() }, nil
 }
 
-func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*wiring.App, *slog.Logger, error) {
+// openApp opens the database for the command name and wires the services
+// over it. A command that computes figures refuses to run with other
+// settings than those the service on the same database started with, so
+// that what it prints is what the service would say.
+func openApp(ctx context.Context, name string, cfg Config, stderr io.Writer) (*wiring.App, *slog.Logger, error) {
 	log := newLogger(cfg, stderr)
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := sameFiguresAsService(ctx, db, cfg.figures(commands[name].uses)); err != nil {
+		db.Close()
 		return nil, nil, err
 	}
 	a, err := wire(ctx, cfg, db, log)
@@ -98,8 +109,31 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*wiring.App, *s
 	return a, log, nil
 }
 
+func sameFiguresAsService(ctx context.Context, db *models.DB, figures []deployment.Setting) error {
+	diffs, err := deployment.Compare(ctx, db, figures)
+	if err != nil || len(diffs) == 0 {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("the service on this database counts with other settings than this command; give the command the service's:")
+	for _, d := range diffs {
+		fmt.Fprintf(&b, "\n  %s (--%s): the service has %q, this command %q", d.Name, flagOf(d.Name), d.Stored, d.Given)
+	}
+	return errors.New(b.String())
+}
+
+// flagOf is the flag of the setting read from the environment variable env.
+func flagOf(env string) string {
+	for _, s := range settings {
+		if s.env == env {
+			return s.flag
+		}
+	}
+	return ""
+}
+
 func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
-	a, _, err := openApp(ctx, cfg, stderr)
+	a, _, err := openApp(ctx, "sla check", cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -141,7 +175,7 @@ func report(ctx context.Context, args []string, getenv func(string) string, stdo
 	if format != "table" && format != "csv" && format != "json" {
 		return fmt.Errorf("--format: want table, csv or json")
 	}
-	a, _, err := openApp(ctx, cfg, stderr)
+	a, _, err := openApp(ctx, "report", cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -212,7 +246,7 @@ func importFile(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	a, _, err := openApp(ctx, cfg, stderr)
+	a, _, err := openApp(ctx, "import", cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -257,7 +291,7 @@ func notificationsCmd(ctx context.Context, args []string, getenv func(string) st
 	if err != nil || id <= 0 {
 		return fmt.Errorf("notifications retry: %q is not a delivery id", ids[0])
 	}
-	a, _, err := openApp(ctx, cfg, stderr)
+	a, _, err := openApp(ctx, "notifications retry", cfg, stderr)
 	if err != nil {
 		return err
 	}

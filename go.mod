@@ -3,6 +3,7 @@ module datashare
 go 1.26.8
 
 require (
+	code.dny.dev/ssrf v0.3.0
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/cdproto v0.159.0

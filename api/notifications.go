@@ -35,7 +35,7 @@ type webhookJSON struct {
 }
 
 func toWebhook(h models.Webhook) webhookJSON {
-	return webhookJSON{ID: h.ID, URL: h.URL, Events: splitList(h.Events), CreatedAt: h.CreatedAt.UTC()}
+	return webhookJSON{ID: h.ID, URL: notifications.DisplayURL(h.URL), Events: splitList(h.Events), CreatedAt: h.CreatedAt.UTC()}
 }
 
 func splitList(s string) []string {
@@ -69,7 +69,11 @@ type deliveryJSON struct {
 }
 
 func toDelivery(d models.Delivery) deliveryJSON {
-	return deliveryJSON{ID: d.ID, DeliveryID: d.DeliveryID, Event: d.Event, Channel: d.Channel, Recipient: d.Recipient,
+	to := d.Recipient
+	if d.Channel == notifications.Webhook {
+		to = notifications.DisplayURL(to)
+	}
+	return deliveryJSON{ID: d.ID, DeliveryID: d.DeliveryID, Event: d.Event, Channel: d.Channel, Recipient: to,
 		RequestID: d.RequestID, WebhookID: d.WebhookID, State: d.State, Attempts: d.Attempts,
 		NextAttemptAt: d.NextAttemptAt.UTC(), LastError: d.LastError, CreatedAt: d.CreatedAt.UTC(), DeliveredAt: utc(d.DeliveredAt)}
 }

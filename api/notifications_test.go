@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -481,6 +483,72 @@ func TestWebhookManagement(t *testing.T) {
 		ds = e.mustDeliveries(t, path)
 		if len(ds) != 1 || ds[0].State != "dead" || ds[0].DeliveryID != d.DeliveryID {
 			t.Fatalf("after refused retry: got %+v, want the same delivery still dead", ds)
+		}
+	})
+}
+
+// TestWebhookCredentialsAndInternalFailuresStayHidden: a URL with a user
+// name or password, or naming an internal address, is refused with the
+// field url; a webhook stored with credentials before they were refused is
+// listed without them; and a delivery to an internal address records
+// "refused by policy" alike whether something listens there or not, so
+// that the delivery lists cannot map internal ports.
+func TestWebhookCredentialsAndInternalFailuresStayHidden(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db)
+		const password = "s3cr3t-pass"
+		for _, url := range []string{
+			"https://hooks:" + password + "@hooks.example.test/datashare",
+			"http://127.0.0.1:8080/",
+			"http://169.254.169.254/latest/meta-data/",
+			"http://2130706433/",
+			"http://[::1]/",
+		} {
+			r := e.do(t, request{method: "POST", path: "/api/v1/webhooks", token: "admin",
+				body: map[string]any{"url": url, "events": []string{"*"}, "secret": "s3cret-of-sixteen-chars"}})
+			mustFieldError(t, r, "url")
+			if bytes.Contains(r.Body, []byte(password)) {
+				t.Errorf("the refusal of %s repeats the password: %s", url, r.Body)
+			}
+		}
+
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+		t.Cleanup(recv.Close)
+		closed := httptest.NewServer(http.NotFoundHandler())
+		closedURL := closed.URL
+		closed.Close()
+		stored := []string{recv.URL + "/hook", strings.Replace(closedURL, "http://", "http://hooks:"+password+"@", 1) + "/hook"}
+		for _, u := range stored {
+			if err := db.Gorm.Create(&models.Webhook{URL: u, Events: "*", Secret: "s3cret-of-sixteen-chars", CreatedAt: time.Now().UTC()}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := e.do(t, request{method: "GET", path: "/api/v1/webhooks", token: "admin"})
+		mustStatus(t, r, http.StatusOK, "")
+		var hs struct{ Items []webhookView }
+		r.decode(t, &hs)
+		if bytes.Contains(r.Body, []byte(password)) || len(hs.Items) != 2 || hs.Items[1].URL != closedURL+"/hook" {
+			t.Errorf("webhook list: got %s, want the second URL as %s/hook, without its credentials", r.Body, closedURL)
+		}
+
+		v := e.mustReach(t, "official-open", "submitted")
+		if _, err := e.app.Dispatcher.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{
+			fmt.Sprintf("/api/v1/webhooks/%d/deliveries", hs.Items[0].ID),
+			fmt.Sprintf("/api/v1/webhooks/%d/deliveries", hs.Items[1].ID),
+			"/api/v1/admin/deliveries?state=pending",
+		} {
+			ds := deliveriesOf(e.mustDeliveries(t, path), v.ID, "request.submitted", "webhook")
+			if len(ds) == 0 {
+				t.Errorf("%s: no webhook delivery of request %d", path, v.ID)
+			}
+			for _, d := range ds {
+				if d.State != "pending" || d.Attempts != 1 || d.LastError != "refused by policy" || strings.Contains(d.Recipient, password) {
+					t.Errorf("%s: got %+v; want pending after 1 attempt, last_error \"refused by policy\", no password", path, d)
+				}
+			}
 		}
 	})
 }

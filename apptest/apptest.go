@@ -14,6 +14,7 @@ import (
 	"datashare/accounts"
 	"datashare/calendar"
 	"datashare/models"
+	"datashare/notifications"
 	"datashare/sla"
 	"datashare/wiring"
 	"datashare/workflow"
@@ -28,6 +29,9 @@ type Options struct {
 	EmailOn bool   // with Notify: an SMTP server is configured
 	BaseURL string // with Notify: links in messages (default https://datashare.test)
 	Log     *slog.Logger
+	// WebhookAllow is DATASHARE_WEBHOOK_ALLOW, such as 127.0.0.0/8 for
+	// receivers started with httptest; empty allows no internal address.
+	WebhookAllow string
 }
 
 // App is every service over one database, wired as the binary wires them.
@@ -113,9 +117,13 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	if o.BaseURL == "" {
 		o.BaseURL = "https://datashare.test"
 	}
+	allow, err := notifications.ParseAllowList(o.WebhookAllow)
+	if err != nil {
+		tb.Fatalf("webhook allow-list: %v", err)
+	}
 	w, err := wiring.Wire(context.Background(), db, wiring.Settings{
 		Now: o.Now, Location: SGT, Hours: calendar.DefaultHours(), SLA: sla.DefaultSettings(), Approvals: policy,
-		Log: o.Log, Quiet: !o.Notify, EmailOn: o.EmailOn, BaseURL: o.BaseURL,
+		Log: o.Log, Quiet: !o.Notify, EmailOn: o.EmailOn, BaseURL: o.BaseURL, WebhookAllow: allow,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -109,7 +109,7 @@ func BenchmarkDispatchWebhook(b *testing.B) {
 		recv := startHookReceiver(b, always(http.StatusOK))
 		e.mustWebhook(b, recv.srv.URL, "*")
 		tmpl := mustTemplate(b, e, notifications.Webhook)
-		benchThroughput(b, e, tmpl, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, 500)
+		benchThroughput(b, e, tmpl, map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, 500)
 	})
 }
 
@@ -166,7 +166,7 @@ func BenchmarkCommitToDelivery(b *testing.B) {
 		}))
 		b.Cleanup(recv.Close)
 		e.mustWebhook(b, recv.URL, notifications.RequestApproved, notifications.RequestFulfilled)
-		d := notifications.NewDispatcher(e.outbox, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)},
+		d := notifications.NewDispatcher(e.outbox, map[string]notifications.Sender{notifications.Webhook: newHookSender(db)},
 			notifications.DefaultPolicy(), e.clock.Now, nil)
 		var committed time.Time // written by the after-commit hook on the streaming goroutine
 		e.outbox.OnCommit(func() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func TestClaimedButUnsentIsSentAfterTheLease(t *testing.T) {
 		e.mustWebhook(t, recv.srv.URL, "*")
 		senders := map[string]notifications.Sender{
 			notifications.Email:   mustMailer(t, sink),
-			notifications.Webhook: notifications.NewWebhookSender(db),
+			notifications.Webhook: newHookSender(db),
 		}
 		p := testPolicy()
 		r := e.mustCreate(t, "Immunisation records", "official-open")
@@ -145,7 +146,7 @@ func TestDeadDeliveryCanBeRetried(t *testing.T) {
 		hook := e.mustWebhook(t, recv.srv.URL, notifications.RequestSubmitted)
 		p := testPolicy()
 		p.MaxAttempts = 3
-		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p)
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, p)
 		r := e.mustCreate(t, "Dead letters", "official-open")
 		e.mustApply(t, "req", r.ID, workflow.Submit, "")
 		id := mustDeliveries(t, db, "channel = ?", notifications.Webhook)[0].ID
@@ -229,7 +230,7 @@ func TestDeletedWebhookStopsItsDeliveries(t *testing.T) {
 		if err := e.notes.DeleteWebhook(ctx, adminActor, hook.ID); err != nil {
 			t.Fatal(err)
 		}
-		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, testPolicy())
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, testPolicy())
 		if n := mustDrain(t, d); n != 0 {
 			t.Errorf("claimed %d deliveries of a deleted webhook, want 0", n)
 		}
@@ -279,7 +280,7 @@ func TestTwoDispatchersShareTheOutbox(t *testing.T) {
 			var wg sync.WaitGroup
 			for _, db := range []*models.DB{dbA, dbB} {
 				o := notifications.NewOutbox(db, sgt, notifications.Links{Base: baseURL}, false)
-				d := notifications.NewDispatcher(o, map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p, e.clock.Now, nil)
+				d := notifications.NewDispatcher(o, map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, p, e.clock.Now, nil)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -339,7 +340,7 @@ func TestLateOutcomeOfAnExpiredClaimChangesNothing(t *testing.T) {
 			t.Fatalf("first claim: got %d rows (%v), want the one webhook delivery", len(old), err)
 		}
 		e.clock.Advance(p.Lease + time.Second)
-		second := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p)
+		second := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, p)
 		again, err := second.Claim(ctx)
 		if err != nil || len(again) != 1 {
 			t.Fatalf("second claim after the lease: got %d rows (%v), want 1", len(again), err)
@@ -356,5 +357,116 @@ func TestLateOutcomeOfAnExpiredClaimChangesNothing(t *testing.T) {
 		if n := len(recv.Calls()); n != 1 {
 			t.Fatalf("receiver calls: got %d, want 1", n)
 		}
+	})
+}
+
+// hungReceiver is a webhook endpoint that never answers: each call waits
+// until the caller gives up or the test ends.
+type hungReceiver struct {
+	srv     *httptest.Server
+	release chan struct{}
+	waiting atomic.Int64 // calls waiting now
+	most    atomic.Int64 // most calls waiting at once
+}
+
+func startHungReceiver(tb testing.TB) *hungReceiver {
+	tb.Helper()
+	h := &hungReceiver{release: make(chan struct{})}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := h.waiting.Add(1)
+		for m := h.most.Load(); n > m && !h.most.CompareAndSwap(m, n); m = h.most.Load() {
+		}
+		defer h.waiting.Add(-1)
+		select {
+		case <-r.Context().Done():
+		case <-h.release:
+		}
+	}))
+	tb.Cleanup(func() {
+		close(h.release)
+		h.srv.Close()
+	})
+	return h
+}
+
+// waitUntil polls cond until it holds or the deadline passes, which is
+// generous: the test asserts an order of events, not a duration.
+func waitUntil(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHungReceiverDelaysNeitherMailNorOtherReceivers: a webhook receiver
+// that never answers holds up only its own deliveries, no more than
+// PerReceiver of them at once. While its calls hang, the approvers' mail of
+// a new submission and another receiver's call arrive: before any of the
+// hung attempts has ended.
+func TestHungReceiverDelaysNeitherMailNorOtherReceivers(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db, true)
+		sink := startMailSink(t)
+		hung := startHungReceiver(t)
+		hook := e.mustWebhook(t, hung.srv.URL, "*")
+		p := testPolicy()
+		d := e.newDispatcher(map[string]notifications.Sender{
+			notifications.Email:   mustMailer(t, sink),
+			notifications.Webhook: newHookSender(db),
+		}, p)
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			d.Run(ctx)
+			close(stopped)
+		}()
+		t.Cleanup(func() { // before the receivers close
+			cancel()
+			<-stopped
+		})
+
+		// More deliveries for the hung receiver than it may have in flight.
+		const queued = 6
+		for i := 0; i < queued; i++ {
+			r := e.mustCreate(t, fmt.Sprintf("Queued behind a hung receiver %d", i), "official-open")
+			e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		}
+		waitUntil(t, "the hung receiver's first call", func() bool { return hung.waiting.Load() > 0 })
+
+		fast := startHookReceiver(t, always(http.StatusNoContent))
+		e.mustWebhook(t, fast.srv.URL, notifications.RequestSubmitted)
+		r := e.mustCreate(t, "Submitted while a receiver hangs", "official-open")
+		submitted := time.Now()
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		approvers := map[string]bool{e.emailOf("a1"): true, e.emailOf("a2"): true, e.emailOf("a3"): true}
+		mailed := func() int {
+			n := 0
+			for _, m := range sink.Messages() {
+				if approvers[m.To[0]] && strings.Contains(mustParseMail(t, m).Subject, r.Title) {
+					n++
+				}
+			}
+			return n
+		}
+		waitUntil(t, "the approvers' mail and the other receiver's call", func() bool { return mailed() == 3 && len(fast.Calls()) == 1 })
+		took := time.Since(submitted)
+		// A hung attempt ends at the webhook timeout, recorded as a
+		// failure: none may have ended before the mail came.
+		if n := mustCount(t, db, "outbox", "webhook_id = ? AND attempts > 0 AND state <> ?", hook.ID, notifications.StateSending); n != 0 {
+			t.Fatalf("%d hung attempts had ended (after %s) before the mail and the other receiver's call arrived; want 0", n, took)
+		}
+		waitUntil(t, fmt.Sprintf("%d calls hanging at once", p.PerReceiver), func() bool { return hung.waiting.Load() == int64(p.PerReceiver) })
+		if n := mustCount(t, db, "outbox", "webhook_id = ? AND state = ?", hook.ID, notifications.StateSending); n != int64(p.PerReceiver) {
+			t.Errorf("deliveries of the hung receiver claimed at once: got %d, want %d (PerReceiver)", n, p.PerReceiver)
+		}
+		if m := hung.most.Load(); m > int64(p.PerReceiver) {
+			t.Errorf("calls hanging at once: got %d, want at most %d", m, p.PerReceiver)
+		}
+		t.Logf("mail and the other receiver's call came %s after the submission, with %d calls hanging", took.Round(time.Millisecond), hung.waiting.Load())
 	})
 }

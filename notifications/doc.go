@@ -12,4 +12,12 @@
 // once, retries failures with exponential backoff and jitter, and marks a
 // delivery dead after its last attempt; a claim whose dispatcher died
 // expires and is retried.
+//
+// Each receiver (the SMTP server, each webhook host and port) is served
+// apart, a few deliveries at a time, and a row is claimed only when its
+// receiver has room, so that one slow receiver delays nobody else's
+// messages and no claim waits out its lease in memory. Webhooks reach
+// public addresses and the internal ranges the operator allows (Guard),
+// judged at the moment of connecting; they follow no redirect, and a
+// failure is recorded as its kind, not the network's words.
 package notifications

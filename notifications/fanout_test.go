@@ -337,7 +337,7 @@ func TestKilledBetweenCommitAndFanOutLosesNothing(t *testing.T) {
 			sink := startMailSink(t)
 			d := e.newDispatcher(map[string]notifications.Sender{
 				notifications.Email:   mustMailer(t, sink),
-				notifications.Webhook: notifications.NewWebhookSender(db),
+				notifications.Webhook: newHookSender(db),
 			}, testPolicy())
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})

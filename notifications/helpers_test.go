@@ -44,6 +44,25 @@ const baseURL = "https://datashare.test"
 // mailFrom is DATASHARE_MAIL_FROM in every test.
 const mailFrom = "datashare@tech.gov.sg"
 
+// testAllow is DATASHARE_WEBHOOK_ALLOW in every test: the loopback range
+// the httptest receivers listen on.
+const testAllow = "127.0.0.0/8"
+
+// newHookSender is the webhook sender of db with the tests' allow-list,
+// as the binary builds it from DATASHARE_WEBHOOK_ALLOW.
+func newHookSender(db *models.DB) *notifications.WebhookSender {
+	return notifications.NewWebhookSender(db, mustGuard(testAllow))
+}
+
+// mustGuard parses an allow-list as the binary does; a typo panics.
+func mustGuard(allow string) *notifications.Guard {
+	a, err := notifications.ParseAllowList(allow)
+	if err != nil {
+		panic(err)
+	}
+	return notifications.NewGuard(a)
+}
+
 // hookSecret signs the webhooks of the tests.
 const hookSecret = "s3cret-of-sixteen-chars"
 
@@ -151,7 +170,8 @@ func newEnv(tb testing.TB, db *models.DB, emailOn bool) *env {
 	ctx := context.Background()
 	e := &env{db: db, clock: newFakeClock(start), users: map[string]models.User{}}
 	policy := testApprovals()
-	a := apptest.Wire(tb, db, apptest.Options{Now: e.clock.Now, Policy: &policy, Notify: true, EmailOn: emailOn, BaseURL: baseURL})
+	a := apptest.Wire(tb, db, apptest.Options{Now: e.clock.Now, Policy: &policy, Notify: true, EmailOn: emailOn, BaseURL: baseURL,
+		WebhookAllow: testAllow})
 	e.app = a
 	e.hol, e.keeper, e.acc, e.wf = a.Holidays, a.Keeper, a.Accounts, a.Workflow
 	e.outbox, e.checker, e.notes, e.importer = a.Outbox, a.Checker, a.Notifications, a.Importer

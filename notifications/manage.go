@@ -21,13 +21,22 @@ import (
 // Service is what users and admins do with notifications: their inbox,
 // their preferences, webhooks and failed deliveries.
 type Service struct {
-	db  *models.DB
-	now func() time.Time
+	db    *models.DB
+	now   func() time.Time
+	guard *Guard
 }
 
-// NewService returns a Service.
+// NewService returns a Service that refuses webhooks to any internal
+// address until WithGuard says otherwise.
 func NewService(db *models.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, guard: NewGuard(AllowList{})}
+}
+
+// WithGuard sets which receiver addresses webhooks may be registered for:
+// the deliveries' own guard.
+func (s *Service) WithGuard(g *Guard) *Service {
+	s.guard = g
+	return s
 }
 
 func requireAdmin(a workflow.Actor) error {
@@ -167,7 +176,9 @@ type NewWebhook struct {
 }
 
 // CreateWebhook registers a receiver. Errors: forbidden unless admin;
-// invalid URL, events or a secret shorter than 16 characters.
+// invalid URL (not http or https, with a user name or password, or naming
+// an internal address the guard refuses), events or a secret shorter than
+// 16 characters.
 func (s *Service) CreateWebhook(ctx context.Context, actor workflow.Actor, in NewWebhook) (models.Webhook, error) {
 	if err := requireAdmin(actor); err != nil {
 		return models.Webhook{}, err
@@ -175,6 +186,15 @@ func (s *Service) CreateWebhook(ctx context.Context, actor workflow.Actor, in Ne
 	u, err := url.Parse(strings.TrimSpace(in.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return models.Webhook{}, errs.Field("url", "url must be an http or https address")
+	}
+	if u.User != nil {
+		return models.Webhook{}, errs.Field("url", "url must not carry a user name or password; the receiver checks the signature instead")
+	}
+	if err := s.guard.CheckURL(u); err != nil {
+		if errors.Is(err, ErrRefused) {
+			return models.Webhook{}, errs.Field("url", "url names an internal address; only public addresses and those in DATASHARE_WEBHOOK_ALLOW may receive webhooks")
+		}
+		return models.Webhook{}, errs.Field("url", "url: %v", err)
 	}
 	if len(in.Events) == 0 {
 		return models.Webhook{}, errs.Field("events", "name at least one event, or * for all")

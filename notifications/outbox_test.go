@@ -185,7 +185,7 @@ func TestWithoutSMTPEmailIsSkipped(t *testing.T) {
 		// row up.
 		sink := startMailSink(t)
 		d := e.newDispatcher(map[string]notifications.Sender{
-			notifications.Webhook: notifications.NewWebhookSender(db),
+			notifications.Webhook: newHookSender(db),
 			notifications.Email:   mustMailer(t, sink),
 		}, testPolicy())
 		e.clock.Advance(24 * time.Hour)

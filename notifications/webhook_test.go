@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"datashare/errs"
 	"datashare/models"
 	"datashare/models/modelstest"
 	"datashare/notifications"
@@ -34,7 +36,7 @@ func TestWebhookRetriedUntilAccepted(t *testing.T) {
 		})
 		e.mustWebhook(t, recv.srv.URL+"/hooks/datashare", notifications.RequestSubmitted)
 		p := testPolicy()
-		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, p)
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, p)
 		r := e.mustCreate(t, "Hospital admissions", "official-open")
 		e.mustApply(t, "req", r.ID, workflow.Submit, "")
 
@@ -152,7 +154,7 @@ func TestWebhookTimeoutIsAFailure(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	e.mustWebhook(t, slow.URL, "*")
-	d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}, testPolicy())
+	d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, testPolicy())
 	r := e.mustCreate(t, "Slow receiver", "official-open")
 	e.mustApply(t, "req", r.ID, workflow.Submit, "")
 
@@ -166,9 +168,215 @@ func TestWebhookTimeoutIsAFailure(t *testing.T) {
 		t.Errorf("the attempt took %s, want about the %s timeout", took, notifications.WebhookTimeout)
 	}
 	row := mustDeliveries(t, db, "channel = ?", notifications.Webhook)[0]
-	if row.State != notifications.StatePending || row.Attempts != 1 || row.LastError == "" || !row.NextAttemptAt.After(e.clock.Now()) {
-		t.Errorf("after a timeout: got state %s, attempts %d, last_error %q, next attempt %s; want pending, 1, an error, later than now",
+	if row.State != notifications.StatePending || row.Attempts != 1 || row.LastError != notifications.FailTimeout || !row.NextAttemptAt.After(e.clock.Now()) {
+		t.Errorf("after a timeout: got state %s, attempts %d, last_error %q, next attempt %s; want pending, 1, timeout, later than now",
 			row.State, row.Attempts, row.LastError, row.NextAttemptAt)
 	}
 	t.Logf("one timed-out attempt took %s", took.Round(time.Millisecond))
+}
+
+// mustInsertWebhook stores a webhook as it was registered before
+// registration checked its address, or as a name that now resolves
+// elsewhere: only the check made when it is dialled stands in its way.
+func mustInsertWebhook(tb testing.TB, db *models.DB, url string) models.Webhook {
+	tb.Helper()
+	h := models.Webhook{URL: url, Events: "*", Secret: hookSecret, CreatedAt: start.UTC()}
+	if err := db.Gorm.Create(&h).Error; err != nil {
+		tb.Fatalf("insert webhook %s: %v", url, err)
+	}
+	return h
+}
+
+// TestWebhookDialRefusesInternalAddresses: with no internal range allowed,
+// a webhook to a loopback, link-local or private address, by number or by
+// a name that resolves to one, is refused before anything is sent, and
+// the attempt is recorded as "refused by policy" alike whether or not
+// something listens there.
+func TestWebhookDialRefusesInternalAddresses(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db, false)
+		recv := startHookReceiver(t, always(http.StatusOK))
+		port := recv.srv.Listener.Addr().(*net.TCPAddr).Port
+		urls := []string{
+			recv.srv.URL,
+			fmt.Sprintf("http://localhost:%d/", port), // a name that resolves to loopback
+			fmt.Sprintf("http://[::ffff:127.0.0.1]:%d/", port),
+			fmt.Sprintf("http://[::1]:%d/", port),
+			fmt.Sprintf("http://127.0.0.1:%d/", mustClosedPort(t)), // nothing listens
+			"http://169.254.169.254/latest/meta-data/",
+			fmt.Sprintf("http://10.255.255.1:%d/", port),
+			"http://[fd00::1]/",
+		}
+		byHook := map[int64]string{}
+		for _, u := range urls {
+			byHook[mustInsertWebhook(t, db, u).ID] = u
+		}
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db, mustGuard(""))}, testPolicy())
+		r := e.mustCreate(t, "Internal receivers", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		if n := mustDrain(t, d); n != len(urls) {
+			t.Fatalf("claimed %d deliveries, want %d", n, len(urls))
+		}
+		for _, row := range mustDeliveries(t, db, "channel = ?", notifications.Webhook) {
+			if row.State != notifications.StatePending || row.Attempts != 1 || row.LastError != notifications.FailRefused {
+				t.Errorf("delivery to %s: got state %s, attempts %d, last_error %q; want pending, 1, %q",
+					byHook[*row.WebhookID], row.State, row.Attempts, row.LastError, notifications.FailRefused)
+			}
+		}
+		if n := len(recv.Calls()); n != 0 {
+			t.Errorf("the loopback receiver got %d calls, want 0", n)
+		}
+	})
+}
+
+// mustClosedPort returns a loopback port nothing listens on.
+func mustClosedPort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// TestWebhookAllowListLetsOnlyItsReceiversThrough: DATASHARE_WEBHOOK_ALLOW
+// naming one loopback port lets the receiver there have its delivery and
+// refuses the one on the next port of the same address.
+func TestWebhookAllowListLetsOnlyItsReceiversThrough(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db, false)
+		allowed := startHookReceiver(t, always(http.StatusOK))
+		other := startHookReceiver(t, always(http.StatusOK))
+		ok := e.mustWebhook(t, allowed.srv.URL, notifications.RequestSubmitted)
+		refused := e.mustWebhook(t, other.srv.URL, notifications.RequestSubmitted)
+		guard := mustGuard("127.0.0.1/32:" + allowed.srv.URL[strings.LastIndex(allowed.srv.URL, ":")+1:])
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db, guard)}, testPolicy())
+		r := e.mustCreate(t, "Allowed receiver", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		mustDrain(t, d)
+		for _, c := range []struct {
+			hook      models.Webhook
+			state     string
+			lastError string
+		}{
+			{ok, notifications.StateDelivered, ""},
+			{refused, notifications.StatePending, notifications.FailRefused},
+		} {
+			rows := mustDeliveries(t, db, "webhook_id = ?", c.hook.ID)
+			if len(rows) != 1 || rows[0].State != c.state || rows[0].LastError != c.lastError {
+				t.Errorf("deliveries to %s: got %+v, want one %s with last_error %q", c.hook.URL, rows, c.state, c.lastError)
+			}
+		}
+		if a, o := len(allowed.Calls()), len(other.Calls()); a != 1 || o != 0 {
+			t.Errorf("calls: allowed receiver got %d, other got %d; want 1 and 0", a, o)
+		}
+	})
+}
+
+// TestWebhookFailureIsRecordedAsACategory: a failed attempt records what
+// kind of failure it was, never the network's own words; a redirect is
+// not followed, whatever its status, and is a failure.
+func TestWebhookFailureIsRecordedAsACategory(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db, false)
+		target := startHookReceiver(t, always(http.StatusOK))
+		redirect := func(status int) string {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.srv.URL+"/elsewhere", status)
+			}))
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}
+		cases := []struct {
+			name, url, want string
+		}{
+			{"not found", startHookReceiver(t, always(http.StatusNotFound)).srv.URL, "HTTP 404"},
+			{"unauthorised", startHookReceiver(t, always(http.StatusUnauthorized)).srv.URL, "HTTP 401"},
+			{"server error", startHookReceiver(t, always(http.StatusInternalServerError)).srv.URL, "HTTP 500"},
+			{"unavailable", startHookReceiver(t, always(http.StatusServiceUnavailable)).srv.URL, "HTTP 503"},
+			{"nothing listening", fmt.Sprintf("http://127.0.0.1:%d/", mustClosedPort(t)), notifications.FailConnection},
+			{"not allowed", fmt.Sprintf("http://[::1]:%d/", mustClosedPort(t)), notifications.FailRefused},
+			{"moved permanently", redirect(http.StatusMovedPermanently), "HTTP 301: redirects are not followed"},
+			{"found", redirect(http.StatusFound), "HTTP 302: redirects are not followed"},
+			{"see other", redirect(http.StatusSeeOther), "HTTP 303: redirects are not followed"},
+			{"temporary redirect", redirect(http.StatusTemporaryRedirect), "HTTP 307: redirects are not followed"},
+			{"permanent redirect", redirect(http.StatusPermanentRedirect), "HTTP 308: redirects are not followed"},
+		}
+		hooks := map[int64]int{}
+		for i, c := range cases {
+			hooks[mustInsertWebhook(t, db, c.url).ID] = i
+		}
+		d := e.newDispatcher(map[string]notifications.Sender{notifications.Webhook: newHookSender(db)}, testPolicy())
+		r := e.mustCreate(t, "Failing receivers", "official-open")
+		e.mustApply(t, "req", r.ID, workflow.Submit, "")
+		mustDrain(t, d)
+		for _, row := range mustDeliveries(t, db, "channel = ?", notifications.Webhook) {
+			c := cases[hooks[*row.WebhookID]]
+			if row.State != notifications.StatePending || row.LastError != c.want {
+				t.Errorf("%s: got state %s, last_error %q; want pending, %q", c.name, row.State, row.LastError, c.want)
+			}
+		}
+		if n := len(target.Calls()); n != 0 {
+			t.Errorf("the redirects' target got %d calls, want 0: redirects were followed", n)
+		}
+	})
+}
+
+// TestWebhookRegistrationRefusesInternalAddressesAndCredentials: a URL
+// whose host is written as an internal address not allowed, in any form,
+// or that carries a user name or password, is refused with the field url
+// named and nothing stored; the refusal does not repeat the password.
+func TestWebhookRegistrationRefusesInternalAddressesAndCredentials(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		ctx := context.Background()
+		s := notifications.NewService(db, time.Now).WithGuard(mustGuard("127.0.0.1/32:9000"))
+		register := func(url string) (models.Webhook, error) {
+			return s.CreateWebhook(ctx, adminActor, notifications.NewWebhook{URL: url, Events: []string{"*"}, Secret: hookSecret})
+		}
+		for _, url := range []string{
+			"http://127.0.0.1/",
+			"http://127.0.0.1:8080/",
+			"http://169.254.169.254/latest/meta-data/",
+			"http://[::1]/",
+			"http://[::ffff:127.0.0.1]/",
+			"http://2130706433/",
+			"http://0x7f000001/",
+			"http://0177.0.0.1/",
+			"http://127.1/",
+			"http://10.0.0.5/",
+			"http://172.16.0.1/",
+			"http://192.168.1.1/",
+			"http://100.64.0.1/",
+			"http://0.0.0.0/",
+			"http://[fd00::1]/",
+			"http://[fe80::1%25eth0]/",
+			"http://localhost/",
+			"http://localhost:9000/",
+			"https://hooks:s3cr3t-pass@hooks.example.test/",
+			"https://token@hooks.example.test/",
+			"https://:s3cr3t-pass@hooks.example.test/",
+		} {
+			_, err := register(url)
+			if !errs.Is(err, errs.Invalid) || len(errs.Fields(err)) != 1 || errs.Fields(err)[0].Field != "url" {
+				t.Errorf("register %s: got %v, want invalid with the field url", url, err)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t-pass") {
+				t.Errorf("register %s: the refusal repeats the password: %v", url, err)
+			}
+		}
+		if n := mustCount(t, db, "webhooks", ""); n != 0 {
+			t.Fatalf("webhooks stored after refused registrations: %d, want 0", n)
+		}
+		for _, url := range []string{"http://127.0.0.1:9000/hook", "https://93.184.215.14/hook", "https://hooks.example.test/datashare"} {
+			if h, err := register(url); err != nil || h.URL != url {
+				t.Errorf("register %s: got %q (%v), want it stored as given", url, h.URL, err)
+			}
+		}
+	})
 }

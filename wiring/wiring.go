@@ -44,6 +44,9 @@ type Settings struct {
 	MailFrom    string
 	BaseURL     string // links in messages
 	MaxAttempts int    // of a delivery; 0 keeps the default
+	// WebhookAllow is the internal addresses webhooks may reach besides
+	// the public ones; the zero value allows none.
+	WebhookAllow notifications.AllowList
 }
 
 // App is every service of datashare over one database.
@@ -84,9 +87,10 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Idempotency = idempotency.NewStore(db, s.Now)
 	var notify sla.Notifier
+	guard := notifications.NewGuard(s.WebhookAllow)
 	if !s.Quiet {
 		a.Outbox = notifications.NewOutbox(db, s.Location, notifications.Links{Base: s.BaseURL}, s.EmailOn)
-		senders := map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db)}
+		senders := map[string]notifications.Sender{notifications.Webhook: notifications.NewWebhookSender(db, guard)}
 		if s.SMTP != nil {
 			senders[notifications.Email] = notifications.NewMailer(*s.SMTP, s.MailFrom)
 		}
@@ -102,7 +106,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
-	a.Notifications = notifications.NewService(db, s.Now)
+	a.Notifications = notifications.NewService(db, s.Now).WithGuard(guard)
 	a.Sessions = sessionstore.New(db, s.Now)
 	return a, nil
 }

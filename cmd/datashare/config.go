@@ -44,6 +44,7 @@ type Config struct {
 	MailFrom        string
 	BaseURL         string
 	MaxAttempts     int
+	WebhookAllow    notifications.AllowList
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
 }
@@ -68,6 +69,7 @@ const (
 	envMailFrom        = "DATASHARE_MAIL_FROM"
 	envBaseURL         = "DATASHARE_BASE_URL"
 	envMaxAttempts     = "DATASHARE_NOTIFY_MAX_ATTEMPTS"
+	envWebhookAllow    = "DATASHARE_WEBHOOK_ALLOW"
 	envSessionIdle     = "DATASHARE_SESSION_IDLE_TIMEOUT"
 	envSessionLifetime = "DATASHARE_SESSION_LIFETIME"
 )
@@ -165,6 +167,7 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	approvals, level, tz, hours := *raw["approvals"], *raw["log-level"], *raw["tz"], *raw["working-hours"]
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
+	allow := *raw["webhook-allow"]
 	var errs []error
 	var err error
 	if cfg.Approvals, err = workflow.ParsePolicy(approvals); err != nil {
@@ -210,6 +213,9 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	}
 	if cfg.MaxAttempts, err = strconv.Atoi(attempts); err != nil || cfg.MaxAttempts < 1 || cfg.MaxAttempts > 100 {
 		errs = append(errs, fmt.Errorf("%s: want a number from 1 to 100, got %q", envMaxAttempts, attempts))
+	}
+	if cfg.WebhookAllow, err = notifications.ParseAllowList(allow); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envWebhookAllow, err))
 	}
 	if _, err := cron.ParseStandard(cfg.CheckSchedule); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envSchedule, err))
@@ -285,6 +291,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.String("base_url", c.BaseURL),
 		slog.Int("notify_max_attempts", c.MaxAttempts),
+		slog.String("webhook_allow", orDefault(c.WebhookAllow.String(), "(none: public addresses only)")),
 		slog.Duration("session_idle_timeout", c.SessionIdle),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 	)

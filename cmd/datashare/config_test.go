@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +40,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"mail from", cfg.MailFrom, "datashare <no-reply@datashare.gov.sg>"},
 		{"base url", cfg.BaseURL, "http://localhost:8080"},
 		{"notify max attempts", cfg.MaxAttempts, 10},
+		{"webhook allow (none)", cfg.WebhookAllow.String(), ""},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -64,6 +68,7 @@ var fullEnv = map[string]string{
 	"DATASHARE_MAIL_FROM":            "Data sharing <datashare@tech.gov.sg>",
 	"DATASHARE_BASE_URL":             "https://datashare.tech.gov.sg",
 	"DATASHARE_NOTIFY_MAX_ATTEMPTS":  "3",
+	"DATASHARE_WEBHOOK_ALLOW":        "10.0.0.0/8, 127.0.0.1:9000",
 	"DATASHARE_SESSION_IDLE_TIMEOUT": "15m",
 	"DATASHARE_SESSION_LIFETIME":     "8h",
 }
@@ -99,6 +104,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		{"mail from", cfg.MailFrom, "Data sharing <datashare@tech.gov.sg>"},
 		{"base url", cfg.BaseURL, "https://datashare.tech.gov.sg"},
 		{"notify max attempts", cfg.MaxAttempts, 3},
+		{"webhook allow", cfg.WebhookAllow.String(), "10.0.0.0/8,127.0.0.1/32:9000"},
 		{"session idle timeout", cfg.SessionIdle, 15 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, 8 * time.Hour},
 		{"secure cookies (https base url)", cfg.Web().Secure, true},
@@ -129,6 +135,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		"--mail-from", "ops@tech.gov.sg",
 		"--base-url", "http://127.0.0.1:9100",
 		"--notify-max-attempts", "20",
+		"--webhook-allow", "[fd00::/8]:443",
 		"--session-idle-timeout", "5m",
 		"--session-lifetime", "1h",
 	}
@@ -160,6 +167,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		{"mail from", cfg.MailFrom, "ops@tech.gov.sg"},
 		{"base url", cfg.BaseURL, "http://127.0.0.1:9100"},
 		{"notify max attempts", cfg.MaxAttempts, 20},
+		{"webhook allow", cfg.WebhookAllow.String(), "[fd00::/8]:443"},
 		{"session idle timeout", cfg.SessionIdle, 5 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, time.Hour},
 		{"cookies not secure (http base url)", cfg.Web().Secure, false},
@@ -232,6 +240,9 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"notify attempts not a number", nil, map[string]string{"DATASHARE_NOTIFY_MAX_ATTEMPTS": "many"}, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
 		{"notify attempts of zero", []string{"--notify-max-attempts", "0"}, nil, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
 		{"notify attempts over a hundred", nil, map[string]string{"DATASHARE_NOTIFY_MAX_ATTEMPTS": "101"}, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
+		{"webhook allow of a name", nil, map[string]string{"DATASHARE_WEBHOOK_ALLOW": "intranet.gov.sg"}, `DATASHARE_WEBHOOK_ALLOW: "intranet.gov.sg": not an address or an address range; write ranges like 10.0.0.0/8,127.0.0.1/32:9000`},
+		{"webhook allow with host bits", []string{"--webhook-allow", "10.1.2.3/8"}, nil, "DATASHARE_WEBHOOK_ALLOW: \"10.1.2.3/8\": 10.1.2.3/8 is not the start of its range; did you mean 10.0.0.0/8?"},
+		{"webhook allow with a bad port", nil, map[string]string{"DATASHARE_WEBHOOK_ALLOW": "127.0.0.1/32:99999"}, "DATASHARE_WEBHOOK_ALLOW"},
 		{"empty database", []string{"--db", ""}, nil, "DATASHARE_DB must not be empty"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 		{"unknown flag", []string{"--port", "80"}, nil, "port"},
@@ -389,4 +400,59 @@ func TestLoadConfigDemoListensOnLoopbackByDefault(t *testing.T) {
 			t.Errorf("%s: listen address got %q, want %q", tc.name, cfg.Addr, tc.want)
 		}
 	}
+}
+
+// TestREADMEConfigurationTableListsEverySetting: each setting has its row
+// in the README's configuration table, with its flag, its variable and its
+// default, and the table lists no setting that does not exist.
+func TestREADMEConfigurationTableListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `(DATASHARE_[A-Z_]+)` \\| ([^|]*) \\|")
+	rows := map[string][2]string{}
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		rows[m[1]] = [2]string{m[2], strings.TrimSpace(m[3])}
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.flag] = true
+		r, ok := rows[s.flag]
+		if !ok {
+			t.Errorf("README's configuration table has no row for --%s", s.flag)
+			continue
+		}
+		if r[0] != s.env {
+			t.Errorf("README row of --%s: variable %s, want %s", s.flag, r[0], s.env)
+		}
+		if s.def != "" && !strings.Contains(r[1], "`"+s.def+"`") && !strings.Contains(r[1], "`"+commaSorted(s.def, r[1])+"`") {
+			t.Errorf("README row of --%s: default %s, want `%s`", s.flag, r[1], s.def)
+		}
+		if s.def == "" && !strings.HasPrefix(r[1], "—") {
+			t.Errorf("README row of --%s: default %s, want — (none)", s.flag, r[1])
+		}
+	}
+	for flag := range rows {
+		if !known[flag] {
+			t.Errorf("README's configuration table lists --%s, which is no setting", flag)
+		}
+	}
+}
+
+// commaSorted returns def with its comma-separated items in the order the
+// first code span of text has them, when both hold the same items: the
+// README may list the approvals in a reader's order.
+func commaSorted(def, text string) string {
+	_, span, _ := strings.Cut(text, "`")
+	span, _, _ = strings.Cut(span, "`")
+	a, b := strings.Split(def, ","), strings.Split(span, ",")
+	slices.Sort(a)
+	slices.Sort(b)
+	if slices.Equal(a, b) {
+		return span
+	}
+	return def
 }

@@ -47,6 +47,7 @@ var settings = []setting{
 	{"mail-from", envMailFrom, "datashare <no-reply@datashare.gov.sg>", "sender of emails", delivery},
 	{"base-url", envBaseURL, "http://localhost:8080", "address of the web UI, for links in emails; https:// makes cookies Secure", delivery},
 	{"notify-max-attempts", envMaxAttempts, "10", "attempts before a delivery is dead (1-100)", delivery},
+	{"webhook-allow", envWebhookAllow, "", "internal address ranges webhooks may reach besides public ones, each with optional ports, e.g. 10.0.0.0/8,127.0.0.1/32:9000,[fd00::/8]:443; empty: public addresses only", delivery},
 	{"session-idle-timeout", envSessionIdle, "30m", "a web session not used for this long ends", service},
 	{"session-lifetime", envSessionLifetime, "12h", "a web session ends this long after sign-in, however busy", service},
 }

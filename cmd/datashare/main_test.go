@@ -793,3 +793,33 @@ func TestCommandsRefuseOtherFigureSettingsThanTheService(t *testing.T) {
 		}
 	})
 }
+
+// TestServeTakesWebhookAllowListFromEnvironment: DATASHARE_WEBHOOK_ALLOW
+// reaches the service: a webhook to the allowed loopback port registers,
+// one to another port of the same address answers 422 on url, and the
+// start-up log shows the list.
+func TestServeTakesWebhookAllowListFromEnvironment(t *testing.T) {
+	token := "bootstrap-token-0123456789abcdefghijklmnop"
+	env := envOf(map[string]string{
+		"DATASHARE_ADMIN_EMAIL":   "admin@tech.gov.sg",
+		"DATASHARE_ADMIN_TOKEN":   token,
+		"DATASHARE_WEBHOOK_ALLOW": "127.0.0.1/32:9000",
+	})
+	p := mustServe(t, env, "--addr", "127.0.0.1:0", "--db", t.TempDir()+"/datashare.db")
+	hook := func(url string) map[string]any {
+		return map[string]any{"url": url, "events": []string{"*"}, "secret": "s3cret-of-sixteen-chars"}
+	}
+	if st := p.do(http.MethodPost, "/api/v1/webhooks", token, hook("http://127.0.0.1:9000/hook"), nil); st != http.StatusCreated {
+		t.Errorf("webhook to the allowed port: got %d, want 201", st)
+	}
+	var refused struct {
+		Error struct{ Code, Field string }
+	}
+	if st := p.do(http.MethodPost, "/api/v1/webhooks", token, hook("http://127.0.0.1:9001/hook"), &refused); st != http.StatusUnprocessableEntity || refused.Error.Field != "url" {
+		t.Errorf("webhook to another port: got %d %+v, want 422 on url", st, refused)
+	}
+	if !strings.Contains(p.stderr.String(), "127.0.0.1/32:9000") {
+		t.Errorf("the start-up log does not show the allow-list:\n%s", p.stderr)
+	}
+	p.mustStop()
+}

@@ -31,6 +31,7 @@ func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*wi
 	return wiring.Wire(ctx, db, wiring.Settings{
 		Now: clock, Location: cfg.Location, Hours: cfg.Hours, SLA: cfg.SLA, Approvals: cfg.Approvals, Log: log,
 		EmailOn: cfg.SMTP != nil, SMTP: cfg.SMTP, MailFrom: cfg.MailFrom, BaseURL: cfg.BaseURL, MaxAttempts: cfg.MaxAttempts,
+		WebhookAllow: cfg.WebhookAllow,
 	})
 }
 

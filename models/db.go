@@ -85,7 +85,7 @@ func OpenWith(dsn string, o Options) (*DB, error) {
 	}
 	if IsPostgres(dsn) {
 		g, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
-			stdlib.OptionBeforeConnect(o.bound),
+			stdlib.OptionBeforeConnect(o.bounds()),
 		}}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)

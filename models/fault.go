@@ -28,14 +28,20 @@ const (
 // Unavailable when the database cannot be reached, refuses connections or
 // did not answer in time, StorageFull when it has no room for a write. It
 // returns nil for any other error (a constraint, a bug), which keeps its
-// own meaning.
+// own meaning, as does an *errs.Error of another code.
 //
 // Faults are classified where errors reach a person (the API and the
 // pages) rather than where they occur, so that the services see the
 // driver's errors as before and abort as they did.
 func Fault(err error) *errs.Error {
+	var e *errs.Error
 	switch {
 	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		if e.Code == errs.Unavailable || e.Code == errs.StorageFull {
+			return e
+		}
 		return nil
 	case isFull(err):
 		return &errs.Error{Code: errs.StorageFull, Message: fullMessage, Err: err}

@@ -136,6 +136,12 @@ func OpenWith(dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if why := fileNotWritable(dsn); why != "" {
+		if sqlDB, err := readers.DB(); err == nil {
+			sqlDB.Close()
+		}
+		return nil, fmt.Errorf("open sqlite %s: %s", dsn, why)
+	}
 	writer, err := open(1)
 	if err != nil {
 		if sqlDB, err := readers.DB(); err == nil {

@@ -79,15 +79,11 @@ func explainOpen(path string, err error) error {
 	case !fi.IsDir():
 		return explain("%s is a file, not a folder", dir)
 	}
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return explain("%s is a folder, not a database file", path)
-		}
-		f, werr := os.OpenFile(path, os.O_RDWR, 0)
-		if werr != nil {
-			return explain("the database file %s is not writable: %v", path, cause(werr))
-		}
-		f.Close()
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return explain("%s is a folder, not a database file", path)
+	}
+	if why := fileNotWritable(path); why != "" {
+		return explain("%s", why)
 	}
 	probe, werr := os.CreateTemp(dir, ".datashare-probe-*")
 	if werr != nil {
@@ -98,6 +94,21 @@ func explainOpen(path string, err error) error {
 	probe.Close()
 	os.Remove(probe.Name())
 	return err
+}
+
+// fileNotWritable says why the existing file at path cannot be written,
+// or "" when it can or does not exist. SQLite opens a file it may not
+// write read-only without a word, and every write fails later.
+func fileNotWritable(path string) string {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		return fmt.Sprintf("the database file %s is not writable: %v", path, cause(err))
+	}
+	f.Close()
+	return ""
 }
 
 // cause is the system's reason behind a file operation's error, such as

@@ -88,7 +88,9 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		body = errorDetail{Code: string(code), Message: msg}
 	}
-	if e != nil && IsStorageFault(e.Code) {
+	// A storage fault keeps its status, and its cause is logged as a
+	// warning rather than as a bug.
+	if e != nil && e.Code.OfStorage() {
 		s.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 		SetRetryAfter(c.Response().Header(), e.Code)
@@ -114,13 +116,6 @@ func Classify(err error) *errs.Error {
 		return e
 	}
 	return models.Fault(err)
-}
-
-// IsStorageFault reports whether code says the database, not the request,
-// is at fault: the answer keeps its status, and the cause is logged as a
-// warning rather than as a bug.
-func IsStorageFault(code errs.Code) bool {
-	return code == errs.Unavailable || code == errs.StorageFull
 }
 
 // SetRetryAfter sets the Retry-After header of code, if it has one.

@@ -27,6 +27,10 @@ const (
 	Internal           Code = "internal"     // a bug; the message is generic
 )
 
+// OfStorage reports whether c blames the database rather than the
+// request: the request may well succeed later, unchanged.
+func (c Code) OfStorage() bool { return c == Unavailable || c == StorageFull }
+
 // Error is an error with a Code, a message for a person and, for Invalid, the
 // name of the offending field.
 type Error struct {

@@ -39,7 +39,7 @@ func Fault(err error) *errs.Error {
 	case err == nil:
 		return nil
 	case errors.As(err, &e):
-		if e.Code == errs.Unavailable || e.Code == errs.StorageFull {
+		if e.Code.OfStorage() {
 			return e
 		}
 		return nil

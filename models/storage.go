@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"datashare/errs"
 )
@@ -15,6 +16,10 @@ import (
 // minFreeBytes is the room an SQLite database needs to count as writable:
 // below it, a write is likely to fail half-way for want of space.
 const minFreeBytes = 1 << 20
+
+// pageCheckWait bounds how long readiness waits for the writer's
+// connection to read its page limit.
+const pageCheckWait = 250 * time.Millisecond
 
 // Ready reports whether the database can serve requests: it answers and,
 // on SQLite, has room for writes (1 MiB free on its disk and within its
@@ -31,13 +36,21 @@ func (db *DB) Ready(ctx context.Context) error {
 		full.Err = fmt.Errorf("%d bytes free on the disk of %s", free, db.path)
 		return full
 	}
-	// The page limit is per connection, so it is read on the writer's.
+	// The page limit is per connection, so it is read on the writer's. A
+	// writer busy for longer than pageCheckWait is writing, so not full:
+	// readiness does not wait for it.
+	wctx, cancel := context.WithTimeout(ctx, pageCheckWait)
+	defer cancel()
 	var size, limit, unused, page int64
 	for _, p := range []struct {
 		pragma string
 		dest   *int64
 	}{{"page_size", &page}, {"page_count", &size}, {"max_page_count", &limit}, {"freelist_count", &unused}} {
-		if err := db.writer.WithContext(ctx).Raw("PRAGMA " + p.pragma).Scan(p.dest).Error; err != nil {
+		err := db.writer.WithContext(wctx).Raw("PRAGMA " + p.pragma).Scan(p.dest).Error
+		if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,7 @@ func (a *app) renderError(c echo.Context, err error) {
 			msg = m
 		}
 	}
-	if e != nil && api.IsStorageFault(e.Code) {
+	if e != nil && e.Code.OfStorage() {
 		a.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 		api.SetRetryAfter(c.Response().Header(), e.Code)
@@ -74,7 +74,7 @@ func (a *app) renderError(c echo.Context, err error) {
 		v.Heading = http.StatusText(v.Status)
 	}
 	v.Message = msg
-	if e != nil && api.IsStorageFault(e.Code) {
+	if e != nil && e.Code.OfStorage() {
 		// The page is drawn for nobody: the header's user and unread count
 		// would ask the database again, and wait for it again.
 		c.Set(viewerKey, (*Viewer)(nil))

@@ -221,7 +221,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	}
 	return db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7261001)").Error; err != nil {
+			if err := lockPatiently(ctx, tx, 7261001); err != nil {
 				return fmt.Errorf("lock migrations: %w", err)
 			}
 		}
@@ -261,6 +261,27 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := db.Gorm.WithContext(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error
 	return int(v.Int64), err
+}
+
+// lockPatiently takes the transaction's advisory lock key on PostgreSQL,
+// waiting for as long as ctx allows. It asks again and again rather than
+// wait in one statement, which the statement timeout would cancel while
+// another replica's migrations run.
+func lockPatiently(ctx context.Context, tx *gorm.DB, key int64) error {
+	for {
+		var got bool
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", key).Scan(&got).Error; err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 type txKey struct{}

@@ -50,9 +50,12 @@ func within(t *testing.T, what string, d, limit time.Duration) {
 	}
 }
 
-func TestPostgresOutagesAreUnavailableAndPass(t *testing.T) {
-	dsn, proxy := modelstest.ProxyDSN(t, modelstest.DSN(t, models.Postgres))
-	db, err := models.OpenWith(dsn, fastTimeouts)
+// mustMigrated migrates the database at dsn with the default timeouts and
+// returns dsn: the outage tests' short statement timeout is not meant for
+// a schema built while other tests share the server.
+func mustMigrated(t *testing.T, dsn string) string {
+	t.Helper()
+	db, err := models.Open(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +63,16 @@ func TestPostgresOutagesAreUnavailableAndPass(t *testing.T) {
 	if err := db.Migrate(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
+	return dsn
+}
+
+func TestPostgresOutagesAreUnavailableAndPass(t *testing.T) {
+	dsn, proxy := modelstest.ProxyDSN(t, mustMigrated(t, modelstest.DSN(t, models.Postgres)))
+	db, err := models.OpenWith(dsn, fastTimeouts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	ctx := context.Background()
 	mustAnswer(t, db, "through the proxy")
 

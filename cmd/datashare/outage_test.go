@@ -94,7 +94,15 @@ func (p *program) mustSignIn(t *testing.T, email string) *http.Client {
 // networking: a TCP proxy between the service and the shared server
 // refuses or stalls, since the server itself cannot be stopped.
 func TestServeAnswers503WhilePostgresIsAwayAndRecovers(t *testing.T) {
-	dsn, proxy := modelstest.ProxyDSN(t, modelstest.DSN(t, models.Postgres))
+	// The schema is built first with the default timeouts: the short
+	// ones below are for the outage, not for migrations on a server that
+	// other tests share.
+	direct := modelstest.DSN(t, models.Postgres)
+	var out strings.Builder
+	if err := run(t.Context(), []string{"migrate", "--db", direct}, envOf(nil), &out, &out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	dsn, proxy := modelstest.ProxyDSN(t, direct)
 	const statementTimeout = time.Second
 	p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", dsn,
 		"--db-connect-timeout", "1s", "--db-statement-timeout", statementTimeout.String())

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"datashare/errs"
+	"datashare/models"
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -20,7 +21,15 @@ var statusOf = map[errs.Code]int{
 	errs.TooLarge:           http.StatusRequestEntityTooLarge,
 	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	errs.Invalid:            http.StatusUnprocessableEntity,
+	errs.Unavailable:        http.StatusServiceUnavailable,
+	errs.StorageFull:        http.StatusInsufficientStorage,
 	errs.Internal:           http.StatusInternalServerError,
+}
+
+// retryAfter is the Retry-After of the codes that pass by themselves, in
+// seconds: about the time a connection attempt to the database may take.
+var retryAfter = map[errs.Code]string{
+	errs.Unavailable: "5",
 }
 
 // codeOfStatus turns echo's own errors (routing, body limit) into codes.
@@ -56,8 +65,9 @@ func (s *server) handleError(err error, c echo.Context) {
 		status int
 		body   errorDetail
 	)
+	e = Classify(err)
 	switch {
-	case errors.As(err, &e):
+	case e != nil:
 		status = statusOf[e.Code]
 		body = errorDetail{Code: string(e.Code), Message: e.Message, Field: e.Field}
 	case errors.As(err, &he):
@@ -78,7 +88,13 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		body = errorDetail{Code: string(code), Message: msg}
 	}
-	if status == 0 || status >= 500 {
+	// A storage fault keeps its status, and its cause is logged as a
+	// warning rather than as a bug.
+	if e != nil && e.Code.OfStorage() {
+		s.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path)
+		SetRetryAfter(c.Response().Header(), e.Code)
+	} else if status == 0 || status >= 500 {
 		s.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 		status = http.StatusInternalServerError
@@ -89,6 +105,24 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(status, errorBody{Error: body})
+}
+
+// Classify returns the *errs.Error that err carries or, failing that, the
+// storage fault it stands for (models.Fault); nil for anything else, which
+// is an internal error.
+func Classify(err error) *errs.Error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return models.Fault(err)
+}
+
+// SetRetryAfter sets the Retry-After header of code, if it has one.
+func SetRetryAfter(h http.Header, code errs.Code) {
+	if v, ok := retryAfter[code]; ok {
+		h.Set("Retry-After", v)
+	}
 }
 
 // Status is the HTTP status of an error code, from the one table; the web

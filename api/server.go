@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"datashare/accounts"
+	"datashare/errs"
 	"datashare/holidays"
 	"datashare/idempotency"
 	"datashare/imports"
@@ -28,9 +29,11 @@ func OpenAPISpec() []byte { return openapiSpec }
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
 
-// Pinger tells whether the database answers.
-type Pinger interface {
-	Ping(ctx context.Context) error
+// Readiness tells whether the database can serve: it answers and has room
+// for writes. Its error is a storage fault (models.Fault) or the cause of
+// one.
+type Readiness interface {
+	Ready(ctx context.Context) error
 }
 
 // Deps are the services the handlers call.
@@ -46,7 +49,7 @@ type Deps struct {
 	Holidays      *holidays.Service
 	Importer      *imports.Importer
 	Notifications *notifications.Service
-	DB            Pinger
+	DB            Readiness
 }
 
 type server struct {
@@ -117,16 +120,25 @@ func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// readyTimeout bounds the readiness check, so that a load balancer learns
+// of a database that stopped answering within it.
+const readyTimeout = 1500 * time.Millisecond
+
 func (s *server) handleHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (s *server) handleReady(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	if err := s.DB.Ping(ctx); err != nil {
-		s.Log.Warn("database not ready", "error", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	if err := s.DB.Ready(ctx); err != nil {
+		code := errs.Unavailable
+		if e := Classify(err); e != nil && e.Code == errs.StorageFull {
+			code = e.Code
+		}
+		s.Log.Warn("database not ready", "code", code, "error", err)
+		SetRetryAfter(c.Response().Header(), errs.Unavailable)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": string(code)})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

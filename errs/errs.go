@@ -22,8 +22,14 @@ const (
 	PreconditionFailed Code = "precondition_failed" // If-Match did not match
 	TooLarge           Code = "too_large"           // body over the limit
 	UnsupportedMedia   Code = "unsupported_media_type"
-	Internal           Code = "internal" // a bug or an outage; the message is generic
+	Unavailable        Code = "unavailable"  // the database cannot be reached or did not answer in time; try again later
+	StorageFull        Code = "storage_full" // the database has no room left for a write; reads still work
+	Internal           Code = "internal"     // a bug; the message is generic
 )
+
+// OfStorage reports whether c blames the database rather than the
+// request: the request may well succeed later, unchanged.
+func (c Code) OfStorage() bool { return c == Unavailable || c == StorageFull }
 
 // Error is an error with a Code, a message for a person and, for Invalid, the
 // name of the offending field.

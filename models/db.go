@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -39,6 +40,25 @@ type DB struct {
 	// so that writers queue in the process instead of sleeping in SQLite's
 	// busy handler; on PostgreSQL it is Gorm.
 	writer *gorm.DB
+	// path is the SQLite file; empty on PostgreSQL.
+	path string
+}
+
+// Options bound how long the database may take.
+type Options struct {
+	// ConnectTimeout bounds opening a connection to PostgreSQL, from the
+	// dial to the server's first answer.
+	ConnectTimeout time.Duration
+	// StatementTimeout bounds one statement: PostgreSQL cancels it
+	// (statement_timeout), and a server that sends nothing for a second
+	// longer is taken for gone; on SQLite it is how long a write waits for
+	// the file's lock.
+	StatementTimeout time.Duration
+}
+
+// DefaultOptions are the timeouts of a deployment that sets none.
+func DefaultOptions() Options {
+	return Options{ConnectTimeout: 5 * time.Second, StatementTimeout: 10 * time.Second}
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than an
@@ -47,11 +67,16 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// Open opens the database named by dsn: a postgres:// URL, or else the path
-// of an SQLite file (created if missing) in WAL mode with foreign keys on, a
-// busy timeout, and IMMEDIATE transactions so that concurrent writers queue
-// instead of failing when a read lock cannot be upgraded.
-func Open(dsn string) (*DB, error) {
+// Open opens the database named by dsn with DefaultOptions.
+func Open(dsn string) (*DB, error) { return OpenWith(dsn, DefaultOptions()) }
+
+// OpenWith opens the database named by dsn: a postgres:// URL, or else the
+// path of an SQLite file (created if missing) in WAL mode with foreign keys
+// on, a busy timeout, and IMMEDIATE transactions so that concurrent writers
+// queue instead of failing when a read lock cannot be upgraded. An SQLite
+// file that cannot be opened is explained: which folder or file is
+// missing or not writable.
+func OpenWith(dsn string, o Options) (*DB, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
@@ -59,7 +84,9 @@ func Open(dsn string) (*DB, error) {
 		TranslateError:         true,
 	}
 	if IsPostgres(dsn) {
-		g, err := gorm.Open(postgres.Open(dsn), cfg)
+		g, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
+			stdlib.OptionBeforeConnect(o.bounds()),
+		}}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -78,7 +105,7 @@ func Open(dsn string) (*DB, error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.FormatInt(max(o.StatementTimeout.Milliseconds(), 1), 10))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	q.Set("_loc", "UTC")
@@ -96,7 +123,7 @@ func Open(dsn string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(conns)
 		if err := sqlDB.Ping(); err != nil {
 			sqlDB.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, explainOpen(dsn, err))
 		}
 		g, err := gorm.Open(&sqlite.Dialector{Conn: newStmtPool(sqlDB)}, cfg)
 		if err != nil {
@@ -109,6 +136,12 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if why := fileNotWritable(dsn); why != "" {
+		if sqlDB, err := readers.DB(); err == nil {
+			sqlDB.Close()
+		}
+		return nil, fmt.Errorf("open sqlite %s: %s", dsn, why)
+	}
 	writer, err := open(1)
 	if err != nil {
 		if sqlDB, err := readers.DB(); err == nil {
@@ -116,7 +149,7 @@ func Open(dsn string) (*DB, error) {
 		}
 		return nil, err
 	}
-	return &DB{Gorm: readers, Dialect: SQLite, writer: writer}, nil
+	return &DB{Gorm: readers, Dialect: SQLite, writer: writer, path: dsn}, nil
 }
 
 // Close closes the underlying connections.
@@ -188,7 +221,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	}
 	return db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7261001)").Error; err != nil {
+			if err := lockPatiently(ctx, tx, 7261001); err != nil {
 				return fmt.Errorf("lock migrations: %w", err)
 			}
 		}
@@ -228,6 +261,27 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := db.Gorm.WithContext(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error
 	return int(v.Int64), err
+}
+
+// lockPatiently takes the transaction's advisory lock key on PostgreSQL,
+// waiting for as long as ctx allows. It asks again and again rather than
+// wait in one statement, which the statement timeout would cancel while
+// another replica's migrations run.
+func lockPatiently(ctx context.Context, tx *gorm.DB, key int64) error {
+	for {
+		var got bool
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", key).Scan(&got).Error; err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 type txKey struct{}

@@ -5,4 +5,8 @@
 // The migrations are plain SQL files embedded in the binary, one folder per
 // dialect, applied in order and recorded in schema_migrations; a release adds
 // files and never edits an applied one, so upgrades keep every row.
+//
+// It also knows how the database fails: connections and statements are
+// bounded in time (Options), Fault tells a database that is away or full
+// from any other error, and Ready tells whether it can serve at all.
 package models

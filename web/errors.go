@@ -28,6 +28,8 @@ var headings = map[int]string{
 	http.StatusRequestEntityTooLarge: "What was sent is too large",
 	http.StatusUnprocessableEntity:   "Please check what you entered",
 	http.StatusInternalServerError:   "Something went wrong on our side",
+	http.StatusServiceUnavailable:    "The service cannot reach its database",
+	http.StatusInsufficientStorage:   "The service has no room to save this",
 }
 
 // renderError answers err as an HTML page with the API's status for its
@@ -42,8 +44,9 @@ func (a *app) renderError(c echo.Context, err error) {
 		v   = errorView{}
 		msg string
 	)
+	e = api.Classify(err)
 	switch {
-	case errors.As(err, &e):
+	case e != nil:
 		v.Status, msg = api.Status(e.Code), sentence(e.Message)
 	case errors.As(err, &he):
 		v.Status = he.Code
@@ -51,7 +54,11 @@ func (a *app) renderError(c echo.Context, err error) {
 			msg = m
 		}
 	}
-	if v.Status == 0 || v.Status >= 500 {
+	if e != nil && e.Code.OfStorage() {
+		a.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path)
+		api.SetRetryAfter(c.Response().Header(), e.Code)
+	} else if v.Status == 0 || v.Status >= 500 {
 		a.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 		v.Status = http.StatusInternalServerError
@@ -67,7 +74,11 @@ func (a *app) renderError(c echo.Context, err error) {
 		v.Heading = http.StatusText(v.Status)
 	}
 	v.Message = msg
-	if v.Viewer = viewer(c); v.Viewer == nil {
+	if e != nil && e.Code.OfStorage() {
+		// The page is drawn for nobody: the header's user and unread count
+		// would ask the database again, and wait for it again.
+		c.Set(viewerKey, (*Viewer)(nil))
+	} else if v.Viewer = viewer(c); v.Viewer == nil {
 		v.Viewer = a.readViewer(c)
 	}
 	if c.Request().Method == http.MethodHead {

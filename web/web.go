@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -76,6 +77,11 @@ func Mount(e *echo.Echo, d Deps) error {
 		return fmt.Errorf("web templates: %w", err)
 	}
 	a.sessions = newSessionManager(d.Sessions, d.Settings)
+	// A session that cannot be read or saved (the database is away) is
+	// answered by the error page with its status, not scs's bare 500.
+	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		a.renderError(e.NewContext(r, w), err)
+	}
 	apiErrors := e.HTTPErrorHandler
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if isAPIPath(c.Request().URL.Path) {

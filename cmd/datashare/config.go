@@ -17,6 +17,7 @@ import (
 	"datashare/accounts"
 	"datashare/calendar"
 	"datashare/deployment"
+	"datashare/models"
 	"datashare/notifications"
 	"datashare/sla"
 	"datashare/web"
@@ -28,6 +29,7 @@ import (
 type Config struct {
 	Addr            string
 	DB              string
+	DBTimeouts      models.Options
 	Demo            bool
 	AdminEmail      string
 	AdminToken      string
@@ -53,6 +55,8 @@ type Config struct {
 const (
 	envAddr            = "DATASHARE_ADDR"
 	envDB              = "DATASHARE_DB"
+	envDBConnect       = "DATASHARE_DB_CONNECT_TIMEOUT"
+	envDBStatement     = "DATASHARE_DB_STATEMENT_TIMEOUT"
 	envAdminEmail      = "DATASHARE_ADMIN_EMAIL"
 	envAdminToken      = "DATASHARE_ADMIN_TOKEN"
 	envApprovals       = "DATASHARE_APPROVALS"
@@ -168,8 +172,15 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
 	allow := *raw["webhook-allow"]
+	connect, statement := *raw["db-connect-timeout"], *raw["db-statement-timeout"]
 	var errs []error
 	var err error
+	if cfg.DBTimeouts.ConnectTimeout, err = time.ParseDuration(connect); err != nil || cfg.DBTimeouts.ConnectTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("%s: want a duration of at least 100ms, like 5s, got %q", envDBConnect, connect))
+	}
+	if cfg.DBTimeouts.StatementTimeout, err = time.ParseDuration(statement); err != nil || cfg.DBTimeouts.StatementTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("%s: want a duration of at least 100ms, like 10s, got %q", envDBStatement, statement))
+	}
 	if cfg.Approvals, err = workflow.ParsePolicy(approvals); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envApprovals, err))
 	}
@@ -274,6 +285,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
 		slog.String("db", maskDSN(c.DB)),
+		slog.Duration("db_connect_timeout", c.DBTimeouts.ConnectTimeout),
+		slog.Duration("db_statement_timeout", c.DBTimeouts.StatementTimeout),
 		slog.Bool("demo", c.Demo),
 		slog.String("admin_email", c.AdminEmail),
 		slog.String("admin_token", mask(c.AdminToken)),

@@ -33,6 +33,8 @@ type setting struct {
 var settings = []setting{
 	{"addr", envAddr, ":8080", "listen address; with --demo, " + demoAddr + " unless this flag or " + envAddr + " is given", service},
 	{"db", envDB, "datashare.db", "SQLite file, or a postgres:// URL", storage},
+	{"db-connect-timeout", envDBConnect, "5s", "how long opening a connection to PostgreSQL may take", storage},
+	{"db-statement-timeout", envDBStatement, "10s", "how long one statement may take (PostgreSQL), or wait for the file's lock (SQLite); past it the call answers 503", storage},
 	{"approvals", envApprovals, workflow.DefaultPolicy().String(), "approvers needed per classification, e.g. restricted=2,confidential=3; names not given keep their default", policy},
 	{"log-format", envLogFormat, "text", "log format: text or json", storage},
 	{"log-level", envLogLevel, "info", "log level: debug, info, warn or error", storage},

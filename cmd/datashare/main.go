@@ -138,7 +138,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB, error) {
-	db, err := models.Open(cfg.DB)
+	db, err := models.OpenWith(cfg.DB, cfg.DBTimeouts)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -22,6 +23,19 @@ import (
 // PostgresEnv names the variable holding the PostgreSQL URL for tests, e.g.
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const PostgresEnv = "DATASHARE_TEST_POSTGRES_URL"
+
+// pgTimeouts are those of PostgreSQL test databases: the test server is
+// shared with every package's tests at once, so a checkpoint or a schema
+// drop may take far longer than in a deployment. SQLite files keep the
+// defaults; tests of the timeouts set their own.
+var pgTimeouts = models.Options{ConnectTimeout: 5 * time.Second, StatementTimeout: 2 * time.Minute}
+
+func timeoutsFor(d models.Dialect) models.Options {
+	if d == models.Postgres {
+		return pgTimeouts
+	}
+	return models.DefaultOptions()
+}
 
 // Dialects returns the dialects to test against: SQLite always, PostgreSQL
 // when PostgresEnv is set.
@@ -58,7 +72,7 @@ func DSN(tb testing.TB, d models.Dialect) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
-	admin, err := models.Open(base)
+	admin, err := models.OpenWith(base, pgTimeouts)
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
@@ -83,7 +97,7 @@ func DSN(tb testing.TB, d models.Dialect) string {
 // ends.
 func MustOpen(tb testing.TB, d models.Dialect) *models.DB {
 	tb.Helper()
-	db, err := models.Open(DSN(tb, d))
+	db, err := models.OpenWith(DSN(tb, d), timeoutsFor(d))
 	if err != nil {
 		tb.Fatalf("open %s: %v", d, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"datashare/errs"
 )
 
@@ -112,16 +114,17 @@ func explainOpen(path string, err error) error {
 // fileNotWritable says why the existing file at path cannot be written,
 // or "" when it can or does not exist. SQLite opens a file it may not
 // write read-only without a word, and every write fails later.
+//
+// It asks the kernel (access(2)) rather than opening the file: closing any
+// descriptor of a database file drops every POSIX lock this process holds
+// on it, including those of SQLite's own connections, and another process
+// (a running service beside a command) could then write over them.
 func fileNotWritable(path string) string {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	err := unix.Access(path, unix.W_OK)
+	if errors.Is(err, fs.ErrNotExist) || err == nil {
 		return ""
 	}
-	if err != nil {
-		return fmt.Sprintf("the database file %s is not writable: %v", path, cause(err))
-	}
-	f.Close()
-	return ""
+	return fmt.Sprintf("the database file %s is not writable: %v", path, err)
 }
 
 // cause is the system's reason behind a file operation's error, such as

@@ -176,6 +176,10 @@ type readmeRunner struct {
 
 func newReadmeRunner(t *testing.T) *readmeRunner {
 	dir := t.TempDir()
+	if k := os.Getenv("README_TEST_KEEP"); k != "" {
+		// To look into a failure: the examples' folder, kept afterwards.
+		dir = k
+	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

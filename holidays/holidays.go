@@ -8,11 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	ics "github.com/arran4/golang-ical"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -228,9 +228,19 @@ func (s *Service) Remove(ctx context.Context, actor workflow.Actor, date string)
 	return nil
 }
 
+// importChunk is how many days one transaction of an import writes: a few
+// tens of milliseconds of the writer, so that other writes wait behind an
+// import no longer than that.
+const importChunk = 2000
+
 // Import adds every all-day event of an iCalendar file as a day off of the
-// given kind (each day of a multi-day event). The file is parsed whole
-// before anything is written: a malformed file imports nothing.
+// given kind (each day of a multi-day event; where events overlap, the
+// later one names the day) and returns how many days it wrote. The file is
+// parsed and checked whole before anything is written: a malformed file
+// imports nothing. The days are written in transactions of importChunk
+// days, the last of them with the calendar's rebuild; should one fail, the
+// days before it stay, and importing the file again completes it.
+// Errors: forbidden unless admin; invalid (field file, see ParseICS).
 func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader, kind string) (int, error) {
 	if err := requireAdmin(actor); err != nil {
 		return 0, err
@@ -243,91 +253,36 @@ func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader,
 		return 0, err
 	}
 	now := s.now()
-	rows := make([]models.Holiday, 0, len(days))
+	byDate := make(map[string]models.Holiday, len(days))
 	for _, d := range days {
 		if _, err := checkDay("file", d.Date.String(), d.Name, kind); err != nil {
 			return 0, err
 		}
-		rows = append(rows, models.Holiday{Date: d.Date.String(), Name: d.Name, Kind: kind, Source: SourceImport, UpdatedAt: now})
+		byDate[d.Date.String()] = models.Holiday{Date: d.Date.String(), Name: d.Name, Kind: kind, Source: SourceImport, UpdatedAt: now}
 	}
-	err = s.change(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		for _, h := range rows {
-			if err := upsert(tx, h); err != nil {
-				return err
-			}
+	rows := make([]models.Holiday, 0, len(byDate))
+	for _, h := range byDate {
+		rows = append(rows, h)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Date < rows[j].Date })
+	n := len(rows)
+	for len(rows) > importChunk {
+		chunk := rows[:importChunk]
+		rows = rows[importChunk:]
+		if err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsertAll(tx, chunk) }); err != nil {
+			return 0, fmt.Errorf("import holidays: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.change(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsertAll(tx, rows) }); err != nil {
 		return 0, fmt.Errorf("import holidays: %w", err)
 	}
-	return len(rows), nil
+	return n, nil
 }
 
-// ParseICS reads the days off in an iCalendar file: every VEVENT's days
-// from DTSTART up to (not including) DTEND, named by its SUMMARY. Timed
-// events count for the day they start on in loc.
-func ParseICS(r io.Reader, loc *time.Location) ([]calendar.Holiday, error) {
-	cal, err := ics.ParseCalendar(r)
-	if err != nil {
-		return nil, errs.Field("file", "not a valid iCalendar file: %v", err)
-	}
-	events := cal.Events()
-	if len(events) == 0 {
-		return nil, errs.Field("file", "the iCalendar file holds no events")
-	}
-	var out []calendar.Holiday
-	for i, ev := range events {
-		name := ""
-		if p := ev.GetProperty(ics.ComponentPropertySummary); p != nil {
-			name = strings.TrimSpace(p.Value)
-		}
-		if name == "" {
-			return nil, errs.Field("file", "event %d has no SUMMARY", i+1)
-		}
-		dateOnly := isDateOnly(ev)
-		var start, end time.Time
-		var endErr error
-		if dateOnly {
-			start, err = ev.GetAllDayStartAt()
-			end, endErr = ev.GetAllDayEndAt()
-		} else {
-			start, err = ev.GetStartAt()
-			end, endErr = ev.GetEndAt()
-		}
-		if err != nil {
-			return nil, errs.Field("file", "event %q has no readable DTSTART: %v", name, err)
-		}
-		first := calendar.DateOf(start, loc)
-		if dateOnly {
-			first = calendar.Date{Year: start.Year(), Month: start.Month(), Day: start.Day()}
-		}
-		days := 1
-		if endErr == nil && dateOnly {
-			last := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
-			fd := time.Date(first.Year, first.Month, first.Day, 0, 0, 0, 0, time.UTC)
-			if n := int(last.Sub(fd).Hours() / 24); n > 1 {
-				days = n
-			}
-		}
-		if days > 31 {
-			return nil, errs.Field("file", "event %q lasts %d days; a day off should be at most 31", name, days)
-		}
-		for k := 0; k < days; k++ {
-			t := time.Date(first.Year, first.Month, first.Day+k, 0, 0, 0, 0, time.UTC)
-			out = append(out, calendar.Holiday{Date: calendar.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, Name: name})
-		}
-	}
-	return out, nil
-}
-
-func isDateOnly(ev *ics.VEvent) bool {
-	p := ev.GetProperty(ics.ComponentPropertyDtStart)
-	if p == nil {
-		return false
-	}
-	if v, ok := p.ICalParameters["VALUE"]; ok && len(v) > 0 && strings.EqualFold(v[0], "DATE") {
-		return true
-	}
-	return len(strings.TrimSpace(p.Value)) == 8
+// upsertAll writes days with one statement per hundred of them.
+func upsertAll(tx *gorm.DB, rows []models.Holiday) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "date"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name", "kind", "source", "removed", "updated_at"}),
+	}).CreateInBatches(rows, 100).Error
 }

@@ -158,6 +158,11 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// WriterPool returns the connections that write, for loading rows in bulk
+// through database/sql: on SQLite the one writer, since the pool behind
+// Gorm.DB() only reads.
+func (db *DB) WriterPool() (*sql.DB, error) { return db.writer.DB() }
+
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	sqlDB, err := db.Gorm.DB()

@@ -57,7 +57,9 @@ func TestWritesOutsideATransactionGoThroughTheWriter(t *testing.T) {
 			name string
 			run  func() error
 		}{
-			{"Create", func() error { return db.Gorm.WithContext(ctx).Create(&models.Agency{Code: "CRT", Name: "Created"}).Error }},
+			{"Create", func() error {
+				return db.Gorm.WithContext(ctx).Create(&models.Agency{Code: "CRT", Name: "Created"}).Error
+			}},
 			{"Exec", func() error {
 				return db.Gorm.WithContext(ctx).Exec("INSERT INTO agencies (code, name, created_at) VALUES ('EXC', 'Exec', ?)", time.Now().UTC()).Error
 			}},

@@ -83,26 +83,35 @@ func (s *Service) Load(ctx context.Context) error {
 func (s *Service) Refresh(ctx context.Context) error { return s.rebuild(ctx) }
 
 func (s *Service) rebuild(ctx context.Context) error {
-	var rows []models.Holiday
-	if err := s.db.Conn(ctx).Where("removed = ?", false).Order("date").Find(&rows).Error; err != nil {
-		return fmt.Errorf("read holidays: %w", err)
-	}
-	hs := make([]calendar.Holiday, 0, len(rows))
-	for _, r := range rows {
-		d, err := calendar.ParseDate(r.Date)
-		if err != nil {
-			return fmt.Errorf("holiday %q: %w", r.Date, err)
-		}
-		hs = append(hs, calendar.Holiday{Date: d, Name: r.Name, Kind: calendar.Kind(r.Kind)})
-	}
-	cal, err := calendar.New(s.loc, s.hours, hs)
+	cal, err := s.build(ctx)
 	if err != nil {
-		return fmt.Errorf("build calendar: %w", err)
+		return err
 	}
 	s.mu.Lock()
 	s.current = cal
 	s.mu.Unlock()
 	return nil
+}
+
+// build reads the days off into a calendar.
+func (s *Service) build(ctx context.Context) (*calendar.Calendar, error) {
+	var rows []models.Holiday
+	if err := s.db.Conn(ctx).Select("date", "name", "kind").Where("removed = ?", false).Order("date").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read holidays: %w", err)
+	}
+	hs := make([]calendar.Holiday, 0, len(rows))
+	for _, r := range rows {
+		d, err := calendar.ParseDate(r.Date)
+		if err != nil {
+			return nil, fmt.Errorf("holiday %q: %w", r.Date, err)
+		}
+		hs = append(hs, calendar.Holiday{Date: d, Name: r.Name, Kind: calendar.Kind(r.Kind)})
+	}
+	cal, err := calendar.New(s.loc, s.hours, hs)
+	if err != nil {
+		return nil, fmt.Errorf("build calendar: %w", err)
+	}
+	return cal, nil
 }
 
 // List returns the days off of a year (all years when year is 0).
@@ -150,6 +159,12 @@ func requireAdmin(a workflow.Actor) error {
 // change runs fn in a transaction, rebuilds the calendar and lets due dates
 // follow before the transaction commits; on failure the old calendar stays.
 func (s *Service) change(ctx context.Context, fn func(ctx context.Context, tx *gorm.DB) error) error {
+	return s.changeTo(ctx, fn, nil)
+}
+
+// changeTo is change with the calendar to put in force already built, or
+// nil to rebuild it in the transaction.
+func (s *Service) changeTo(ctx context.Context, fn func(ctx context.Context, tx *gorm.DB) error, cal *calendar.Calendar) error {
 	s.mu.RLock()
 	old := s.current
 	s.mu.RUnlock()
@@ -157,7 +172,11 @@ func (s *Service) change(ctx context.Context, fn func(ctx context.Context, tx *g
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}
-		if err := s.rebuild(ctx); err != nil {
+		if cal != nil {
+			s.mu.Lock()
+			s.current = cal
+			s.mu.Unlock()
+		} else if err := s.rebuild(ctx); err != nil {
 			return err
 		}
 		if s.onChange != nil {
@@ -265,18 +284,23 @@ func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader,
 		rows = append(rows, h)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Date < rows[j].Date })
-	n := len(rows)
-	for len(rows) > importChunk {
-		chunk := rows[:importChunk]
-		rows = rows[importChunk:]
+	for start := 0; start < len(rows); start += importChunk {
+		chunk := rows[start:min(start+importChunk, len(rows))]
 		if err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsertAll(tx, chunk) }); err != nil {
 			return 0, fmt.Errorf("import holidays: %w", err)
 		}
 	}
-	if err := s.change(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsertAll(tx, rows) }); err != nil {
+	// Reading tens of thousands of days into a calendar takes longer than
+	// a transaction should hold the writer; only putting the calendar in
+	// force and letting due dates follow need one.
+	cal, err := s.build(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("import holidays: %w", err)
 	}
-	return n, nil
+	if err := s.changeTo(ctx, func(context.Context, *gorm.DB) error { return nil }, cal); err != nil {
+		return 0, fmt.Errorf("import holidays: %w", err)
+	}
+	return len(rows), nil
 }
 
 // upsertAll writes days with one statement per hundred of them.

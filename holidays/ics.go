@@ -2,7 +2,6 @@ package holidays
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ const (
 func ParseICS(r io.Reader, loc *time.Location) ([]calendar.Holiday, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxICSBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read iCalendar file: %w", err)
+		return nil, errs.E(errs.Malformed, "could not read the file: %v", err)
 	}
 	if err := checkICSBounds(data); err != nil {
 		return nil, err
@@ -47,12 +46,16 @@ func ParseICS(r io.Reader, loc *time.Location) ([]calendar.Holiday, error) {
 	if len(events) == 0 {
 		return nil, errs.Field("file", "the iCalendar file holds no events")
 	}
-	var out []calendar.Holiday
+	perEvent := make([][]calendar.Holiday, len(events))
+	total := 0
 	for i, ev := range events {
-		days, err := eventDays(ev, i, loc)
-		if err != nil {
+		if perEvent[i], err = eventDays(ev, i, loc); err != nil {
 			return nil, err
 		}
+		total += len(perEvent[i])
+	}
+	out := make([]calendar.Holiday, 0, total)
+	for _, days := range perEvent {
 		out = append(out, days...)
 	}
 	return out, nil

@@ -250,7 +250,7 @@ func (s *Service) Remove(ctx context.Context, actor workflow.Actor, date string)
 // importChunk is how many days one transaction of an import writes: a few
 // tens of milliseconds of the writer, so that other writes wait behind an
 // import no longer than that.
-const importChunk = 2000
+const importChunk = 1000
 
 // Import adds every all-day event of an iCalendar file as a day off of the
 // given kind (each day of a multi-day event; where events overlap, the

@@ -119,3 +119,35 @@ func BenchmarkWriteWaitDuringICalendarImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Milliseconds()), "max-write-ms")
 }
+
+func TestRequestImportTakesCSVAndRefusesBadRecordsOneByOne(t *testing.T) {
+	e := newEnv(t, modelstest.MustOpen(t, models.SQLite))
+	head := "external_ref,title,purpose,data_description,classification,requesting_agency,owner_agency,requester_email,action,at,actor_email,comment\n"
+	row := func(ref, action, at, actor string) string {
+		return ref + ",Blocks,Outreach,Counts,official-open,MOH,HDB,moh.requester@gov.sg," + action + "," + at + "," + actor + ",\n"
+	}
+	body := head +
+		row("CSV-1", "submit", "2025-03-03T10:00:00+08:00", "moh.requester@gov.sg") +
+		row("CSV-1", "approve", "2025-03-05T15:30:00+08:00", "hdb.approver@gov.sg") +
+		row("CSV-2", "submit", "last week", "moh.requester@gov.sg") +
+		row("CSV-3", "submit", "2025-03-04T10:00:00+08:00", "moh.requester@gov.sg")
+	r := e.do(t, request{method: "POST", path: "/api/v1/admin/import", token: "admin", body: body,
+		header: map[string]string{"Content-Type": "text/csv"}})
+	var res struct {
+		Imported int
+		Errors   []struct {
+			ExternalRef string `json:"external_ref"`
+			Message     string
+		}
+	}
+	r.decode(t, &res)
+	if r.Status != http.StatusOK || res.Imported != 2 || len(res.Errors) != 1 || res.Errors[0].ExternalRef != "CSV-2" ||
+		!strings.Contains(res.Errors[0].Message, "RFC 3339") {
+		t.Fatalf("got %d %s, want 200 with CSV-1 and CSV-3 imported and CSV-2 refused for its time", r.Status, r.Body)
+	}
+	r = e.do(t, request{method: "POST", path: "/api/v1/admin/import", token: "admin", body: "a,b\n",
+		header: map[string]string{"Content-Type": "text/plain"}})
+	if r.Status != http.StatusUnsupportedMediaType {
+		t.Fatalf("text/plain: got %d %s, want 415", r.Status, r.Body)
+	}
+}

@@ -99,3 +99,5 @@ func TestParseICSTakesQuotedSemicolonsAndColons(t *testing.T) {
 		t.Fatalf("got %v, %v; want one day named Quoted", got, err)
 	}
 }
+
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }

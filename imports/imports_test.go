@@ -3,8 +3,8 @@ package imports_test
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"

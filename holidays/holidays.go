@@ -274,18 +274,20 @@ func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader,
 		return 0, err
 	}
 	now := s.now()
-	byDate := make(map[string]models.Holiday, len(days))
+	names := make(map[calendar.Date]string, len(days)/4)
 	for _, d := range days {
-		if _, err := checkDay("file", d.Date.String(), d.Name, kind); err != nil {
-			return 0, err
-		}
-		byDate[d.Date.String()] = models.Holiday{Date: d.Date.String(), Name: d.Name, Kind: kind, Source: SourceImport, UpdatedAt: now}
+		names[d.Date] = d.Name
 	}
-	rows := make([]models.Holiday, 0, len(byDate))
-	for _, h := range byDate {
-		rows = append(rows, h)
+	rows := make([]models.Holiday, 0, len(names))
+	for date, name := range names {
+		rows = append(rows, models.Holiday{Date: date.String(), Name: name, Kind: kind, Source: SourceImport, UpdatedAt: now})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Date < rows[j].Date })
+	for _, h := range rows {
+		if _, err := checkDay("file", h.Date, h.Name, kind); err != nil {
+			return 0, err
+		}
+	}
 	for start := 0; start < len(rows); start += importChunk {
 		chunk := rows[start:min(start+importChunk, len(rows))]
 		if err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsertAll(tx, chunk) }); err != nil {

@@ -60,11 +60,9 @@ func (p *routedPool) QueryContext(ctx context.Context, query string, args ...any
 func (p *routedPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	pool, err := p.pick(ctx, query)
 	if err != nil {
-		// A *sql.Row cannot be built with an error; a cancelled context
-		// makes the writer's pool return one without waiting.
-		cancelled, cancel := context.WithCancelCause(ctx)
-		cancel(err)
-		return p.writer.db.QueryRowContext(cancelled, query, args...)
+		// A *sql.Row cannot carry an error of ours; the query-only readers
+		// refuse the write at once rather than let it wait for ever.
+		pool = p.readers
 	}
 	return pool.QueryRowContext(ctx, query, args...)
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,16 @@ func TestWritesOutsideATransactionGoThroughTheWriter(t *testing.T) {
 			t.Fatalf("agencies: got %q, want %q", got, want)
 		}
 	})
+}
+
+// A write beside the transaction its context carries would wait for ever
+// for the writer that transaction holds; it fails at once instead.
+func TestAWriteBesideTheContextsTransactionFails(t *testing.T) {
+	db := modelstest.MustOpen(t, models.SQLite)
+	err := db.Tx(context.Background(), func(ctx context.Context, tx *gorm.DB) error {
+		return db.Gorm.WithContext(ctx).Create(&models.Agency{Code: "BSD", Name: "Beside"}).Error
+	})
+	if err == nil || !strings.Contains(err.Error(), "outside the transaction") {
+		t.Fatalf("got %v, want the write refused as outside the transaction", err)
+	}
 }

@@ -83,7 +83,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		if he.Code == http.StatusRequestEntityTooLarge {
 			msg = "the request body is larger than 1 MiB"
 			if c.Path() == importPath {
-				msg = "the request body is larger than 64 MiB"
+				msg = "the request body is larger than " + importLimitWords
 			}
 		}
 		body = errorDetail{Code: string(code), Message: msg}

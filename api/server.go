@@ -77,7 +77,7 @@ func New(d Deps) *echo.Echo {
 	}}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit:   "1MiB",
-		Skipper: func(c echo.Context) bool { return c.Path() == importPath },
+		Skipper: func(c echo.Context) bool { return c.Path() == importPath || c.Path() == "/api/v1"+holidayImportPath },
 	}))
 
 	e.GET("/healthz", s.handleHealth)

@@ -1,6 +1,7 @@
 package holidays_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -63,3 +64,40 @@ func TestParseICS(t *testing.T) {
 		})
 	}
 }
+
+func TestParseICSRefusesFilesPastItsBounds(t *testing.T) {
+	sgt := time.FixedZone("SGT", 8*3600)
+	tests := []struct {
+		name string
+		file string
+		want string // in the message
+	}{
+		{"40,000 parameters on one line", ics(event("DTSTART"+strings.Repeat(";X=1", 40_000)+";VALUE=DATE:20270104", "SUMMARY:x")), "more than 16 parameters"},
+		{"17 parameters", ics(event("DTSTART"+strings.Repeat(";X=1", 16)+";VALUE=DATE:20270104", "SUMMARY:x")), "more than 16 parameters"},
+		{"parameters across folded lines", ics(event("DTSTART"+strings.Repeat(";X=1\r\n ", 17)+";VALUE=DATE:20270104", "SUMMARY:x")), "more than 16 parameters"},
+		{"a long line", ics(event("DTSTART;VALUE=DATE:20270104", "SUMMARY:"+strings.Repeat("a", holidays.MaxICSLineBytes))), "longer than 8192 bytes"},
+		{"a long folded line", ics(event("DTSTART;VALUE=DATE:20270104", "SUMMARY:"+strings.Repeat("a\r\n a", holidays.MaxICSLineBytes/2))), "longer than 8192 bytes"},
+		{"too many lines", ics(event("DTSTART;VALUE=DATE:20270104", "SUMMARY:x"+strings.Repeat("\r\nX-A:1", holidays.MaxICSLines))), "more than 100000 lines"},
+		{"too many events", ics(strings.Repeat("BEGIN:VEVENT\r\nEND:VEVENT\r\n", holidays.MaxICSEvents+1)), "more than 20000 events"},
+		{"too large", ics(event("DTSTART;VALUE=DATE:20270104", "SUMMARY:x", strings.Repeat("X-A:"+strings.Repeat("b", 1000)+"\r\n", 1100))), "larger than 1048576 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := holidays.ParseICS(strings.NewReader(tt.file), sgt)
+			var e *errs.Error
+			if !errors.As(err, &e) || e.Code != errs.Invalid || e.Field != "file" || !strings.Contains(e.Message, tt.want) {
+				t.Fatalf("got %v, want an invalid error of field file saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseICSTakesQuotedSemicolonsAndColons(t *testing.T) {
+	file := ics(event(`DTSTART;X-NOTE="a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q:r";VALUE=DATE:20270104`, "SUMMARY:Quoted"))
+	got, err := holidays.ParseICS(strings.NewReader(file), time.UTC)
+	if err != nil || len(got) != 1 || got[0].Name != "Quoted" {
+		t.Fatalf("got %v, %v; want one day named Quoted", got, err)
+	}
+}
+
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }

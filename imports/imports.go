@@ -6,10 +6,7 @@
 package imports
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,19 +85,46 @@ func New(db *models.DB, acc *accounts.Service, wf *workflow.Service) *Importer {
 // import can be run again. Errors: forbidden unless admin; invalid when the
 // batch is empty or too large.
 func (im *Importer) Import(ctx context.Context, actor workflow.Actor, b Batch) (Result, error) {
+	if len(b.Requests) > MaxRecords && actor.Has(workflow.Admin) {
+		return Result{Errors: []RecordError{}}, errs.Field("requests", "import at most %d requests per call", MaxRecords)
+	}
+	return im.ImportFrom(ctx, actor, &batchSource{b: b})
+}
+
+// ImportFrom imports the records of src as Import does, one at a time as
+// src reads them, so that an import holds one record in memory. Records
+// past MaxRecords and records src could not read are refused in the
+// result, with the reason. Errors: forbidden unless admin; invalid when src
+// holds no record; src's error when it fails before its first record.
+func (im *Importer) ImportFrom(ctx context.Context, actor workflow.Actor, src Source) (Result, error) {
 	res := Result{Errors: []RecordError{}}
 	if !actor.Has(workflow.Admin) {
 		return res, errs.E(errs.Forbidden, "only an admin may import requests")
 	}
-	if len(b.Requests) == 0 {
-		return res, errs.Field("requests", "there are no requests to import")
-	}
-	if len(b.Requests) > MaxRecords {
-		return res, errs.Field("requests", "import at most %d requests per call", MaxRecords)
-	}
 	seen := map[string]bool{}
-	for _, rec := range b.Requests {
+	for n := 0; ; n++ {
+		rec, err := src.Next()
+		var bad *BadRecord
+		switch {
+		case err == io.EOF:
+			if n == 0 {
+				return res, errs.Field("requests", "there are no requests to import")
+			}
+			return res, nil
+		case errors.As(err, &bad):
+			res.Errors = append(res.Errors, RecordError{ExternalRef: bad.ExternalRef, Message: bad.Message})
+			continue
+		case err != nil && n == 0:
+			return res, err
+		case err != nil:
+			res.Errors = append(res.Errors, RecordError{Message: message(err) + "; the records after it were not read"})
+			return res, nil
+		}
 		ref := strings.TrimSpace(rec.ExternalRef)
+		if n >= MaxRecords {
+			res.Errors = append(res.Errors, RecordError{ExternalRef: ref, Message: fmt.Sprintf("past the %d requests one import may hold; import it in another call", MaxRecords)})
+			continue
+		}
 		if seen[ref] && ref != "" {
 			res.Errors = append(res.Errors, RecordError{ExternalRef: ref, Message: "external_ref appears more than once in this import"})
 			continue
@@ -109,24 +133,29 @@ func (im *Importer) Import(ctx context.Context, actor workflow.Actor, b Batch) (
 		skipped, err := im.one(ctx, rec)
 		switch {
 		case err != nil:
-			msg := err.Error()
-			var e *errs.Error
-			if errors.As(err, &e) {
-				msg = e.Message
-				if e.Field != "" && !strings.Contains(msg, e.Field) {
-					msg = e.Field + ": " + msg
-				}
-			} else if errs.CodeOf(err) == errs.Internal {
+			if errs.CodeOf(err) == errs.Internal {
 				return res, err
 			}
-			res.Errors = append(res.Errors, RecordError{ExternalRef: ref, Message: msg})
+			res.Errors = append(res.Errors, RecordError{ExternalRef: ref, Message: message(err)})
 		case skipped:
 			res.Skipped++
 		default:
 			res.Imported++
 		}
 	}
-	return res, nil
+}
+
+// message is what a person reads of why a record was refused: the error's
+// message, with its field when the message does not name it.
+func message(err error) string {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if e.Field != "" && !strings.Contains(e.Message, e.Field) {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
 }
 
 func (im *Importer) one(ctx context.Context, rec Record) (skipped bool, err error) {
@@ -197,78 +226,4 @@ func (im *Importer) one(ctx context.Context, rec Record) (skipped bool, err erro
 		return nil
 	})
 	return skipped, err
-}
-
-// ReadFile reads a batch from JSON ({"requests":[…]}, or the bare list of
-// records, as spreadsheet exports often write it) or CSV: one row per
-// event with the columns of csvColumns; rows of one request share its
-// external_ref and follow each other.
-func ReadFile(r io.Reader, name string) (Batch, error) {
-	if strings.HasSuffix(strings.ToLower(name), ".csv") {
-		return ReadCSV(r)
-	}
-	var b Batch
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return b, fmt.Errorf("read %s: %w", name, err)
-	}
-	var dst any = &b
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
-		dst = &b.Requests
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return b, fmt.Errorf("read %s: want {\"requests\": [...]} or a list of requests: %w", name, err)
-	}
-	return b, nil
-}
-
-var csvColumns = []string{"external_ref", "title", "purpose", "data_description", "classification",
-	"requesting_agency", "owner_agency", "requester_email", "action", "at", "actor_email", "comment"}
-
-// ReadCSV reads the CSV form of a batch.
-func ReadCSV(r io.Reader) (Batch, error) {
-	var b Batch
-	cr := csv.NewReader(r)
-	head, err := cr.Read()
-	if err != nil {
-		return b, fmt.Errorf("read CSV header: %w", err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
-	}
-	for _, c := range csvColumns {
-		if _, ok := col[c]; !ok {
-			return b, fmt.Errorf("CSV header lacks column %q (want %s)", c, strings.Join(csvColumns, ","))
-		}
-	}
-	line := 1
-	for {
-		row, err := cr.Read()
-		if err == io.EOF {
-			return b, nil
-		}
-		line++
-		if err != nil {
-			return b, fmt.Errorf("CSV line %d: %w", line, err)
-		}
-		get := func(c string) string { return strings.TrimSpace(row[col[c]]) }
-		at, err := time.Parse(time.RFC3339, get("at"))
-		if err != nil {
-			return b, fmt.Errorf("CSV line %d: at must be RFC 3339 like 2025-01-06T10:00:00+08:00: %w", line, err)
-		}
-		ev := Event{Action: get("action"), At: at, ActorEmail: get("actor_email"), Comment: get("comment")}
-		ref := get("external_ref")
-		if n := len(b.Requests); n > 0 && b.Requests[n-1].ExternalRef == ref {
-			b.Requests[n-1].Events = append(b.Requests[n-1].Events, ev)
-			continue
-		}
-		b.Requests = append(b.Requests, Record{
-			ExternalRef: ref, Title: get("title"), Purpose: get("purpose"), DataDescription: get("data_description"),
-			Classification: get("classification"), RequestingAgency: get("requesting_agency"), OwnerAgency: get("owner_agency"),
-			RequesterEmail: get("requester_email"), Events: []Event{ev},
-		})
-	}
 }

@@ -2,7 +2,9 @@ package imports_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -585,6 +587,63 @@ func TestReadCSVRejectsMalformedFiles(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if b, err := imports.ReadCSV(strings.NewReader(c.csv)); err == nil {
 				t.Errorf("got %d records and no error, want an error", len(b.Requests))
+			}
+		})
+	}
+}
+
+func TestSourcesReadPastABadRecordAndBoundEachRecord(t *testing.T) {
+	big := `{"requests":[{"external_ref":"BIG","title":"` + strings.Repeat("a", imports.MaxRecordBytes+10_000) + `"}]}`
+	tests := []struct {
+		name string
+		src  imports.Source
+		want string // records and errors, in order
+	}{
+		{"a JSON record of the wrong type is refused, the next read",
+			imports.NewJSONSource(strings.NewReader(`{"requests":[{"external_ref":"A","title":5},{"external_ref":"B"}]}`), false),
+			"bad A: record 1: title must be a JSON number|B|EOF"},
+		{"an unknown field refuses its record",
+			imports.NewJSONSource(strings.NewReader(`{"requests":[{"external_ref":"A","colour":"red"},{"external_ref":"B"}]}`), false),
+			`bad A: record 1: unknown field "colour"|B|EOF`},
+		{"a record past 1 MiB stops the reading",
+			imports.NewJSONSource(strings.NewReader(big), false), "error: a record is larger than 1048576 bytes (1 MiB), the most one record may hold"},
+		{"a bare list when the shape is required",
+			imports.NewJSONSource(strings.NewReader(`[{"external_ref":"A"}]`), false), `error: send the requests as {"requests": [...]}, not a bare JSON list`},
+		{"data after the import",
+			imports.NewJSONSource(strings.NewReader(`{"requests":[{"external_ref":"A"}]} {}`), false), "A|error: the body goes on after the import"},
+		{"a CSV record with a bad time is refused, the next read",
+			imports.NewCSVSource(strings.NewReader(strings.Replace(csvBatch, "2025-01-06T09:00:00+08:00", "yesterday", 1))),
+			`bad IMP-1: CSV line 2: at must be RFC 3339 like 2025-01-06T10:00:00+08:00, got "yesterday"|IMP-2|IMP-3|EOF`},
+		{"a short CSV row refuses its record",
+			imports.NewCSVSource(strings.NewReader(strings.SplitN(csvBatch, "\n", 2)[0] + "\nIMP-9,x\n" + strings.SplitN(csvBatch, "\n", 2)[1])),
+			"bad IMP-9: CSV line 2 has 2 fields, want 12 as the header|IMP-1|IMP-2|IMP-3|EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for range 10 {
+				rec, err := tt.src.Next()
+				var bad *imports.BadRecord
+				if errors.As(err, &bad) {
+					got = append(got, "bad "+bad.ExternalRef+": "+bad.Message)
+					continue
+				}
+				if err == io.EOF {
+					got = append(got, "EOF")
+					break
+				}
+				if err != nil {
+					var e *errs.Error
+					if !errors.As(err, &e) {
+						t.Fatalf("error %v is not an errs.Error", err)
+					}
+					got = append(got, "error: "+e.Message)
+					break
+				}
+				got = append(got, rec.ExternalRef)
+			}
+			if g := strings.Join(got, "|"); g != tt.want {
+				t.Fatalf("got  %s\nwant %s", g, tt.want)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -34,6 +35,9 @@ var migrations embed.FS
 
 // DB is an open database and the dialect it speaks.
 type DB struct {
+	// Gorm serves statements outside a transaction. On SQLite it sends
+	// those that only read to a pool of readers and every other one, and
+	// every transaction, to the writer.
 	Gorm    *gorm.DB
 	Dialect Dialect
 	// writer runs transactions. On SQLite it is a pool of one connection,
@@ -42,6 +46,9 @@ type DB struct {
 	writer *gorm.DB
 	// path is the SQLite file; empty on PostgreSQL.
 	path string
+	// readers is the query-only pool behind Gorm's reads on SQLite; nil on
+	// PostgreSQL.
+	readers *sql.DB
 }
 
 // Options bound how long the database may take.
@@ -114,7 +121,7 @@ func OpenWith(dsn string, o Options) (*DB, error) {
 	// fail when its read lock cannot be upgraded.
 	// Both pools keep their prepared statements (stmtPool): SQLite spends
 	// a good part of a short statement compiling it.
-	open := func(conns int) (*gorm.DB, error) {
+	open := func(conns int, q url.Values) (*sql.DB, error) {
 		sqlDB, err := sql.Open(sqlite.DriverName, "file:"+dsn+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
@@ -125,31 +132,43 @@ func OpenWith(dsn string, o Options) (*DB, error) {
 			sqlDB.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", dsn, explainOpen(dsn, err))
 		}
-		g, err := gorm.Open(&sqlite.Dialector{Conn: newStmtPool(sqlDB)}, cfg)
-		if err != nil {
-			sqlDB.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
-		}
-		return g, nil
-	}
-	readers, err := open(8)
-	if err != nil {
-		return nil, err
+		return sqlDB, nil
 	}
 	if why := fileNotWritable(dsn); why != "" {
-		if sqlDB, err := readers.DB(); err == nil {
-			sqlDB.Close()
-		}
 		return nil, fmt.Errorf("open sqlite %s: %s", dsn, why)
 	}
-	writer, err := open(1)
+	// The writer opens first: it creates the file and switches it to WAL,
+	// which a query-only connection could not do.
+	writerDB, err := open(1, q)
 	if err != nil {
-		if sqlDB, err := readers.DB(); err == nil {
-			sqlDB.Close()
-		}
 		return nil, err
 	}
-	return &DB{Gorm: readers, Dialect: SQLite, writer: writer, path: dsn}, nil
+	// A write sent to a reader would not queue behind the writer: it would
+	// sleep in the busy handler and fail with "database is locked" while a
+	// long transaction runs. The readers are query-only so that such a path
+	// fails at once, and routedPool sends every write to the writer.
+	rq := url.Values{}
+	for k, v := range q {
+		rq[k] = v
+	}
+	rq.Set("_query_only", "true")
+	readerDB, err := open(8, rq)
+	if err != nil {
+		writerDB.Close()
+		return nil, err
+	}
+	writerPool, readerPool := newStmtPool(writerDB), newStmtPool(readerDB)
+	writer, err := gorm.Open(&sqlite.Dialector{Conn: writerPool}, cfg)
+	if err == nil {
+		var g *gorm.DB
+		g, err = gorm.Open(&sqlite.Dialector{Conn: &routedPool{readers: readerPool, writer: writerPool}}, cfg)
+		if err == nil {
+			return &DB{Gorm: g, Dialect: SQLite, writer: writer, readers: readerDB, path: dsn}, nil
+		}
+	}
+	readerDB.Close()
+	writerDB.Close()
+	return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 }
 
 // Close closes the underlying connections.
@@ -168,6 +187,11 @@ func (db *DB) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// WriterPool returns the connections that write, for loading rows in bulk
+// through database/sql: on SQLite the one writer, since the pool behind
+// Gorm.DB() only reads.
+func (db *DB) WriterPool() (*sql.DB, error) { return db.writer.DB() }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -291,6 +315,8 @@ type txKey struct{}
 type txState struct {
 	tx    *gorm.DB
 	after []func()
+	// active is true while tx runs: routedPool refuses writes beside it.
+	active atomic.Bool
 }
 
 // Tx runs fn in a transaction carried by the context given to fn. When ctx
@@ -307,6 +333,8 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx *gorm.DB) 
 	}
 	err := w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		st.tx = tx
+		st.active.Store(true)
+		defer st.active.Store(false)
 		return fn(context.WithValue(ctx, txKey{}, st), tx)
 	})
 	if err == nil {

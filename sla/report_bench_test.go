@@ -93,7 +93,7 @@ func fxSeedReportData(tb testing.TB, db *models.DB, keeper *sla.Keeper, n int) {
 		requesters[i] = u
 	}
 	gen := fxHistoryGenerator(keeper, requesters, rand.New(rand.NewPCG(20250630, 7)))
-	sqlDB, err := db.Gorm.DB()
+	sqlDB, err := db.WriterPool()
 	if err != nil {
 		tb.Fatal(err)
 	}

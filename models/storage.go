@@ -120,11 +120,13 @@ func explainOpen(path string, err error) error {
 // on it, including those of SQLite's own connections, and another process
 // (a running service beside a command) could then write over them.
 func fileNotWritable(path string) string {
-	err := unix.Access(path, unix.W_OK)
-	if errors.Is(err, fs.ErrNotExist) || err == nil {
+	switch err := unix.Access(path, unix.W_OK); {
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM), errors.Is(err, unix.EROFS):
+		return fmt.Sprintf("the database file %s is not writable: %v", path, err)
+	default:
+		// Missing, or a path that is no file at all: opening it says why.
 		return ""
 	}
-	return fmt.Sprintf("the database file %s is not writable: %v", path, err)
 }
 
 // cause is the system's reason behind a file operation's error, such as

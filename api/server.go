@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"datashare/accounts"
 	"datashare/holidays"
@@ -47,6 +48,9 @@ type Deps struct {
 	Importer      *imports.Importer
 	Notifications *notifications.Service
 	DB            Pinger
+	// Metrics, when set, receives the count and latency of every answer
+	// by route; one registerer serves one server.
+	Metrics prometheus.Registerer
 }
 
 type server struct {
@@ -64,6 +68,10 @@ func New(d Deps) *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = strictBinder{}
+	if d.Metrics != nil {
+		// Outermost, so that it sees the status the error handler chose.
+		e.Use(httpMetrics(d.Metrics))
+	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: echo.HeaderXRequestID,
 	}))

@@ -19,6 +19,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, ":8080"},
+		{"metrics addr (none)", cfg.MetricsAddr, ""},
 		{"db", cfg.DB, "datashare.db"},
 		{"demo", cfg.Demo, false},
 		{"admin email", cfg.AdminEmail, ""},
@@ -47,6 +48,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 var fullEnv = map[string]string{
 	"DATASHARE_ADDR":                 "127.0.0.1:9000",
+	"DATASHARE_METRICS_ADDR":         "10.1.2.3:9464",
 	"DATASHARE_DB":                   "/var/lib/datashare/env.db",
 	"DATASHARE_ADMIN_EMAIL":          "  admin@tech.gov.sg ",
 	"DATASHARE_ADMIN_TOKEN":          "env-token-0123456789abcdefghijklmnopq",
@@ -78,6 +80,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, "127.0.0.1:9000"},
+		{"metrics addr", cfg.MetricsAddr, "10.1.2.3:9464"},
 		{"db", cfg.DB, "/var/lib/datashare/env.db"},
 		{"admin email (trimmed)", cfg.AdminEmail, "admin@tech.gov.sg"},
 		{"admin token", cfg.AdminToken, "env-token-0123456789abcdefghijklmnopq"},
@@ -113,6 +116,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 	args := []string{
 		"--addr", "127.0.0.1:9100",
+		"--metrics-addr", "127.0.0.1:9101",
 		"--db", "postgres://ds@db:5432/ds?sslmode=disable",
 		"--demo",
 		"--approvals", "restricted=5",
@@ -141,6 +145,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, "127.0.0.1:9100"},
+		{"metrics addr", cfg.MetricsAddr, "127.0.0.1:9101"},
 		{"db", cfg.DB, "postgres://ds@db:5432/ds?sslmode=disable"},
 		{"demo", cfg.Demo, true},
 		{"restricted approvals", cfg.Approvals.Approvals["restricted"], 5},
@@ -233,6 +238,11 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"notify attempts of zero", []string{"--notify-max-attempts", "0"}, nil, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
 		{"notify attempts over a hundred", nil, map[string]string{"DATASHARE_NOTIFY_MAX_ATTEMPTS": "101"}, "DATASHARE_NOTIFY_MAX_ATTEMPTS"},
 		{"empty database", []string{"--db", ""}, nil, "DATASHARE_DB must not be empty"},
+		{"metrics address without a port", nil, map[string]string{"DATASHARE_METRICS_ADDR": "127.0.0.1"}, "DATASHARE_METRICS_ADDR: want host:port"},
+		{"metrics address of another form", []string{"--metrics-addr", "http://127.0.0.1:9090"}, nil, "DATASHARE_METRICS_ADDR: want host:port"},
+		{"metrics on the service's address", []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
+		{"metrics on the service's port of every interface", []string{"--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
+		{"metrics on every interface at the service's port", nil, map[string]string{"DATASHARE_ADDR": "10.0.0.5:8080", "DATASHARE_METRICS_ADDR": ":8080"}, "the service's own address"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 		{"unknown flag", []string{"--port", "80"}, nil, "port"},
 	}

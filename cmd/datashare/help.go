@@ -32,6 +32,7 @@ type setting struct {
 // settings in the order of the README's table.
 var settings = []setting{
 	{"addr", envAddr, ":8080", "listen address; with --demo, " + demoAddr + " unless this flag or " + envAddr + " is given", service},
+	{"metrics-addr", envMetricsAddr, "", "listen address of the Prometheus metrics at /metrics, apart from the service's, e.g. 127.0.0.1:9090; empty: no metrics", service},
 	{"db", envDB, "datashare.db", "SQLite file, or a postgres:// URL", storage},
 	{"approvals", envApprovals, workflow.DefaultPolicy().String(), "approvers needed per classification, e.g. restricted=2,confidential=3; names not given keep their default", policy},
 	{"log-format", envLogFormat, "text", "log format: text or json", storage},

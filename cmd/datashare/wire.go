@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"datashare/calendar"
@@ -23,11 +24,13 @@ import (
 )
 
 // wire builds the services over an open, migrated database, as the tests
-// do (package wiring), with the deployment's settings.
-func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*wiring.App, error) {
+// do (package wiring), with the deployment's settings; reg, when not nil,
+// receives their metrics.
+func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, reg prometheus.Registerer) (*wiring.App, error) {
 	return wiring.Wire(ctx, db, wiring.Settings{
 		Now: clock, Location: cfg.Location, Hours: cfg.Hours, SLA: cfg.SLA, Approvals: cfg.Approvals, Log: log,
 		EmailOn: cfg.SMTP != nil, SMTP: cfg.SMTP, MailFrom: cfg.MailFrom, BaseURL: cfg.BaseURL, MaxAttempts: cfg.MaxAttempts,
+		Metrics: reg,
 	})
 }
 
@@ -90,7 +93,7 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*wiring.App, *s
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := wire(ctx, cfg, db, log)
+	a, err := wire(ctx, cfg, db, log, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err

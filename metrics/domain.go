@@ -17,13 +17,19 @@ import (
 
 // Sources are the services the domain figures are read from.
 type Sources struct {
-	Workflow      interface{ Totals(context.Context) (workflow.Totals, error) }
-	Reporter      interface{ Compute(context.Context, sla.Query, time.Time) (*sla.Report, error) }
-	Notifications interface{ Backlog(context.Context) (notifications.Backlog, error) }
-	Checker       interface{ LastRun() (sla.Run, bool) }
-	Location      *time.Location // of report months
-	Now           func() time.Time
-	Log           *slog.Logger
+	Workflow interface {
+		Totals(context.Context) (workflow.Totals, error)
+	}
+	Reporter interface {
+		Compute(context.Context, sla.Query, time.Time) (*sla.Report, error)
+	}
+	Notifications interface {
+		Backlog(context.Context) (notifications.Backlog, error)
+	}
+	Checker  interface{ LastRun() (sla.Run, bool) }
+	Location *time.Location // of report months
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // MaxAge is how long the domain figures read at one scrape serve the next

@@ -11,7 +11,7 @@ import (
 // httpMetrics counts and times every answer by status, method and route
 // template. Every label is bounded whatever clients send: a path no route
 // matches is counted under an empty route, an unknown method as OTHER, and
-// the Host header, which a client chooses, is left out.
+// the host label stays empty, since a client chooses its Host header.
 func httpMetrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 	return echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
 		Namespace:                 "datashare",

@@ -30,12 +30,13 @@ type Sources struct {
 	Location *time.Location // of report months
 	Now      func() time.Time
 	Log      *slog.Logger
+	MaxAge   time.Duration // how long one read serves; 0 is DefaultMaxAge
 }
 
-// MaxAge is how long the domain figures read at one scrape serve the next
-// ones: a scrape costs the database a report of the month and a few counts
-// at most once in this time, however many scrapers there are.
-const MaxAge = 10 * time.Second
+// DefaultMaxAge is how long the domain figures read at one scrape serve the
+// next ones: the database answers a report of the month and a few counts at
+// most once in this time, however many scrapers there are.
+const DefaultMaxAge = 10 * time.Second
 
 // readTimeout bounds the queries of one scrape.
 const readTimeout = 5 * time.Second
@@ -85,6 +86,9 @@ type Domain struct {
 func NewDomain(src Sources) *Domain {
 	if src.Log == nil {
 		src.Log = slog.New(slog.DiscardHandler)
+	}
+	if src.MaxAge <= 0 {
+		src.MaxAge = DefaultMaxAge
 	}
 	return &Domain{src: src}
 }
@@ -150,13 +154,13 @@ func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
-// current returns the figures read within MaxAge, reading them anew when
+// current returns the figures read within the maximum age, reading them anew when
 // they are older; concurrent scrapes wait for one read. A failed read is
 // retried no sooner than a good one would be.
 func (d *Domain) current() (*figures, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.read.IsZero() && time.Since(d.read) < MaxAge {
+	if !d.read.IsZero() && time.Since(d.read) < d.src.MaxAge {
 		return d.figs, d.lastErr
 	}
 	d.figs, d.lastErr = d.load()

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,25 +19,36 @@ import (
 // Sources are the services the domain figures are read from.
 type Sources struct {
 	Workflow interface {
-		Totals(context.Context) (workflow.Totals, error)
+		CountByState(context.Context) (map[workflow.State]int64, error)
+		CountHistory(context.Context) (map[string]int64, error)
 	}
 	Reporter interface {
 		Compute(context.Context, sla.Query, time.Time) (*sla.Report, error)
 	}
 	Notifications interface {
 		Backlog(context.Context) (notifications.Backlog, error)
+		CountFinished(context.Context) ([]notifications.DeliveryCount, error)
 	}
 	Checker  interface{ LastRun() (sla.Run, bool) }
 	Location *time.Location // of report months
 	Now      func() time.Time
 	Log      *slog.Logger
-	MaxAge   time.Duration // how long one read serves; 0 is DefaultMaxAge
+	// How long one read serves: of the figures read from indexes, and of
+	// those that read whole tables (the history by action, the deliveries
+	// done with). 0 is DefaultMaxAge and DefaultHistoryMaxAge.
+	MaxAge, HistoryMaxAge time.Duration
 }
 
-// DefaultMaxAge is how long the domain figures read at one scrape serve the
-// next ones: the database answers a report of the month and a few counts at
-// most once in this time, however many scrapers there are.
+// DefaultMaxAge is how long the figures read from indexes at one scrape
+// serve the next ones: the database answers a report of the month and a few
+// indexed counts at most once in this time, however many scrapers there
+// are.
 const DefaultMaxAge = 10 * time.Second
+
+// DefaultHistoryMaxAge is how long the figures that read whole tables serve:
+// about 4 s of a reader's time on SQLite at 100,000 requests
+// (BenchmarkDomainRead100k), so at most that once in five minutes.
+const DefaultHistoryMaxAge = 5 * time.Minute
 
 // readTimeout bounds the queries of one scrape.
 const readTimeout = 5 * time.Second
@@ -46,7 +58,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	descUp            = desc("domain_up", "1 when the domain figures below were read from the database at the last try, 0 when that failed.")
+	descUp            = desc("domain_up", "1 when the domain figures were read from the database at the last try, 0 when a read failed (its figures are left out).")
 	descRequests      = desc("requests", "Requests in each state.", "state")
 	descOpen          = desc("sla_open_requests", "Open requests (submitted, waiting for clarification or approved).")
 	descAtRisk        = desc("sla_at_risk_requests", "Open requests at risk: past the warning threshold, not yet due.")
@@ -54,9 +66,9 @@ var (
 	descCompliance    = desc("sla_compliance_ratio", "Compliance rate of the current month in the calendar's time zone, met / (met + missed); absent while both are 0.")
 	descMet           = desc("sla_month_met_requests", "Requests counted met in the current month.")
 	descMissed        = desc("sla_month_missed_requests", "Requests counted missed in the current month.")
-	descTransitions   = desc("transitions_total", "History rows by action, the scheduled check's flags included.", "action")
+	descTransitions   = desc("transitions_total", "History rows by action, the scheduled check's flags included; read at most every 5 minutes.", "action")
 	descEventsWaiting = desc("events_waiting", "Events of transitions and flags not yet fanned out to messages.")
-	descDeliveries    = desc("deliveries", "Email and webhook deliveries by state and channel.", "state", "channel")
+	descDeliveries    = desc("deliveries", "Email and webhook deliveries by state and channel; delivered and skipped read at most every 5 minutes.", "state", "channel")
 	descDead          = desc("deliveries_dead", "Deliveries that gave up after their last attempt, of every channel.")
 	descCheckAt       = desc("sla_check_last_run_timestamp_seconds", "When the last SLA check this process ran started.")
 	descCheckTook     = desc("sla_check_last_duration_seconds", "How long the last SLA check this process ran took.")
@@ -65,21 +77,49 @@ var (
 	descCheckFlagged  = desc("sla_check_last_flagged_requests", "Requests the last SLA check newly flagged, by kind.", "kind")
 )
 
-// figures are the domain's figures at one instant.
-type figures struct {
-	totals  workflow.Totals
+// current are the figures read from indexes at one instant.
+type current struct {
+	byState map[workflow.State]int64
 	report  *sla.Report
 	backlog notifications.Backlog
+}
+
+// history are the figures that read whole tables.
+type history struct {
+	byAction map[string]int64
+	finished []notifications.DeliveryCount
 }
 
 // Domain is a prometheus.Collector of the domain's figures.
 type Domain struct {
 	src Sources
 
-	mu      sync.Mutex
-	read    time.Time // when figs was read, by the clock of time.Now
-	figs    *figures
-	lastErr error
+	mu      sync.Mutex // held through a read, so that concurrent scrapes wait for one
+	current cached[current]
+	history cached[history]
+}
+
+// cached is the last read of some figures.
+type cached[T any] struct {
+	maxAge time.Duration
+	read   time.Time // by time.Now's clock
+	val    T
+	err    error
+}
+
+// get returns the last read if it is younger than the maximum age, or
+// reads anew; a failed read is tried again no sooner than a good one.
+func (c *cached[T]) get(load func(context.Context) (T, error), log *slog.Logger) (T, error) {
+	if c.read.IsZero() || time.Since(c.read) >= c.maxAge {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		c.val, c.err = load(ctx)
+		cancel()
+		c.read = time.Now()
+		if c.err != nil {
+			log.Error("read the domain metrics", "error", c.err)
+		}
+	}
+	return c.val, c.err
 }
 
 // NewDomain returns the collector of the domain figures of src.
@@ -87,10 +127,10 @@ func NewDomain(src Sources) *Domain {
 	if src.Log == nil {
 		src.Log = slog.New(slog.DiscardHandler)
 	}
-	if src.MaxAge <= 0 {
-		src.MaxAge = DefaultMaxAge
-	}
-	return &Domain{src: src}
+	d := &Domain{src: src}
+	d.current.maxAge = cmp.Or(src.MaxAge, DefaultMaxAge)
+	d.history.maxAge = cmp.Or(src.HistoryMaxAge, DefaultHistoryMaxAge)
+	return d
 }
 
 // Describe implements prometheus.Collector.
@@ -105,32 +145,42 @@ func (d *Domain) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (d *Domain) Collect(ch chan<- prometheus.Metric) {
 	d.collectCheck(ch)
-	f, err := d.current()
-	if err != nil {
-		ch <- gauge(descUp, 0)
-		return
+	d.mu.Lock()
+	cur, err1 := d.current.get(d.readCurrent, d.src.Log)
+	hist, err2 := d.history.get(d.readHistory, d.src.Log)
+	d.mu.Unlock()
+	up := 1.0
+	if err1 != nil || err2 != nil {
+		up = 0
 	}
-	ch <- gauge(descUp, 1)
-	for _, st := range workflow.States {
-		ch <- gauge(descRequests, float64(f.totals.ByState[st]), string(st))
+	ch <- gauge(descUp, up)
+	if err1 == nil {
+		for _, st := range workflow.States {
+			ch <- gauge(descRequests, float64(cur.byState[st]), string(st))
+		}
+		rep := cur.report
+		ch <- gauge(descOpen, float64(rep.Open.Total))
+		ch <- gauge(descAtRisk, float64(rep.Open.AtRisk))
+		ch <- gauge(descBreached, float64(rep.Open.Breached))
+		ch <- gauge(descMet, float64(rep.Met))
+		ch <- gauge(descMissed, float64(rep.Missed))
+		if rep.ComplianceRate != nil {
+			ch <- gauge(descCompliance, *rep.ComplianceRate)
+		}
+		ch <- gauge(descEventsWaiting, float64(cur.backlog.EventsWaiting))
+		for _, c := range cur.backlog.Deliveries {
+			ch <- gauge(descDeliveries, float64(c.N), c.State, c.Channel)
+		}
+		ch <- gauge(descDead, float64(cur.backlog.Dead))
 	}
-	for action, n := range f.totals.ByAction {
-		ch <- prometheus.MustNewConstMetric(descTransitions, prometheus.CounterValue, float64(n), action)
+	if err2 == nil {
+		for action, n := range hist.byAction {
+			ch <- prometheus.MustNewConstMetric(descTransitions, prometheus.CounterValue, float64(n), action)
+		}
+		for _, c := range hist.finished {
+			ch <- gauge(descDeliveries, float64(c.N), c.State, c.Channel)
+		}
 	}
-	rep := f.report
-	ch <- gauge(descOpen, float64(rep.Open.Total))
-	ch <- gauge(descAtRisk, float64(rep.Open.AtRisk))
-	ch <- gauge(descBreached, float64(rep.Open.Breached))
-	ch <- gauge(descMet, float64(rep.Met))
-	ch <- gauge(descMissed, float64(rep.Missed))
-	if rep.ComplianceRate != nil {
-		ch <- gauge(descCompliance, *rep.ComplianceRate)
-	}
-	ch <- gauge(descEventsWaiting, float64(f.backlog.EventsWaiting))
-	for _, c := range f.backlog.Deliveries {
-		ch <- gauge(descDeliveries, float64(c.N), c.State, c.Channel)
-	}
-	ch <- gauge(descDead, float64(f.backlog.Dead))
 }
 
 func (d *Domain) collectCheck(ch chan<- prometheus.Metric) {
@@ -154,35 +204,22 @@ func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
-// current returns the figures read within the maximum age, reading them anew when
-// they are older; concurrent scrapes wait for one read. A failed read is
-// retried no sooner than a good one would be.
-func (d *Domain) current() (*figures, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.read.IsZero() && time.Since(d.read) < d.src.MaxAge {
-		return d.figs, d.lastErr
-	}
-	d.figs, d.lastErr = d.load()
-	d.read = time.Now()
-	if d.lastErr != nil {
-		d.src.Log.Error("read the domain metrics", "error", d.lastErr)
-	}
-	return d.figs, d.lastErr
+func (d *Domain) readCurrent(ctx context.Context) (current, error) {
+	var c current
+	var err1, err2, err3 error
+	c.byState, err1 = d.src.Workflow.CountByState(ctx)
+	now := d.src.Now()
+	c.report, err2 = d.src.Reporter.Compute(ctx, thisMonth(now, d.src.Location), now)
+	c.backlog, err3 = d.src.Notifications.Backlog(ctx)
+	return c, errors.Join(err1, err2, err3)
 }
 
-func (d *Domain) load() (*figures, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-	defer cancel()
-	var f figures
-	var err1, err2, err3 error
-	f.totals, err1 = d.src.Workflow.Totals(ctx)
-	f.report, err2 = d.src.Reporter.Compute(ctx, thisMonth(d.src.Now(), d.src.Location), d.src.Now())
-	f.backlog, err3 = d.src.Notifications.Backlog(ctx)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, err
-	}
-	return &f, nil
+func (d *Domain) readHistory(ctx context.Context) (history, error) {
+	var h history
+	var err1, err2 error
+	h.byAction, err1 = d.src.Workflow.CountHistory(ctx)
+	h.finished, err2 = d.src.Notifications.CountFinished(ctx)
+	return h, errors.Join(err1, err2)
 }
 
 // thisMonth is the report query of the calendar month holding now in loc.

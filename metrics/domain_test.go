@@ -57,7 +57,7 @@ func mustDraft(tb testing.TB, a *apptest.App, u models.User, n int) {
 
 func sources(a *apptest.App, maxAge time.Duration) metrics.Sources {
 	return metrics.Sources{Workflow: a.Workflow, Reporter: a.Reporter, Notifications: a.Notifications, Checker: a.Checker,
-		Location: apptest.SGT, Now: func() time.Time { return time.Now().UTC() }, MaxAge: maxAge}
+		Location: apptest.SGT, Now: func() time.Time { return time.Now().UTC() }, MaxAge: maxAge, HistoryMaxAge: maxAge}
 }
 
 // One read of the database serves the scrapes within the maximum age; a

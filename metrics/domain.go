@@ -46,12 +46,16 @@ type Sources struct {
 const DefaultMaxAge = 10 * time.Second
 
 // DefaultHistoryMaxAge is how long the figures that read whole tables serve:
-// about 4 s of a reader's time on SQLite at 100,000 requests
-// (BenchmarkDomainRead100k), so at most that once in five minutes.
+// a read takes seconds of a reader at 100,000 requests on SQLite
+// (BenchmarkDomainRead100k), so at most once in five minutes, and the
+// scrapes meanwhile get the last read: only the first scrape waits for one.
 const DefaultHistoryMaxAge = 5 * time.Minute
 
-// readTimeout bounds the queries of one scrape.
-const readTimeout = 5 * time.Second
+// Timeouts of a read from indexes and of one of whole tables.
+const (
+	readTimeout        = 5 * time.Second
+	historyReadTimeout = time.Minute
+)
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("datashare_"+name, help, labels, nil)
@@ -92,33 +96,61 @@ type history struct {
 
 // Domain is a prometheus.Collector of the domain's figures.
 type Domain struct {
-	src Sources
-
-	mu      sync.Mutex // held through a read, so that concurrent scrapes wait for one
+	src     Sources
 	current cached[current]
 	history cached[history]
 }
 
-// cached is the last read of some figures.
+// cached is the last read of some figures, and the read in flight.
 type cached[T any] struct {
-	maxAge time.Duration
-	read   time.Time // by time.Now's clock
-	val    T
-	err    error
+	maxAge, timeout time.Duration
+	// stale serves the last read while a new one runs, so that a slow
+	// read never holds up a scrape but the first.
+	stale bool
+
+	mu      sync.Mutex
+	have    bool
+	read    time.Time // by time.Now's clock
+	val     T
+	err     error
+	running chan struct{} // closed when the read in flight ends; nil when none
 }
 
-// get returns the last read if it is younger than the maximum age, or
-// reads anew; a failed read is tried again no sooner than a good one.
+// get returns the last read if it is younger than the maximum age, and
+// otherwise starts a read (one at a time) and waits for it, or with stale
+// returns the last read meanwhile. A failed read is tried again no sooner
+// than a good one.
 func (c *cached[T]) get(load func(context.Context) (T, error), log *slog.Logger) (T, error) {
-	if c.read.IsZero() || time.Since(c.read) >= c.maxAge {
-		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-		c.val, c.err = load(ctx)
-		cancel()
-		c.read = time.Now()
-		if c.err != nil {
-			log.Error("read the domain metrics", "error", c.err)
-		}
+	c.mu.Lock()
+	if c.have && time.Since(c.read) < c.maxAge {
+		defer c.mu.Unlock()
+		return c.val, c.err
 	}
+	if c.running == nil {
+		done := make(chan struct{})
+		c.running = done
+		go func() {
+			defer close(done)
+			ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			v, err := load(ctx)
+			cancel()
+			if err != nil {
+				log.Error("read the domain metrics", "error", err)
+			}
+			c.mu.Lock()
+			c.val, c.err, c.read, c.have, c.running = v, err, time.Now(), true, nil
+			c.mu.Unlock()
+		}()
+	}
+	running := c.running
+	if c.stale && c.have {
+		defer c.mu.Unlock()
+		return c.val, c.err
+	}
+	c.mu.Unlock()
+	<-running
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.val, c.err
 }
 
@@ -128,8 +160,9 @@ func NewDomain(src Sources) *Domain {
 		src.Log = slog.New(slog.DiscardHandler)
 	}
 	d := &Domain{src: src}
-	d.current.maxAge = cmp.Or(src.MaxAge, DefaultMaxAge)
-	d.history.maxAge = cmp.Or(src.HistoryMaxAge, DefaultHistoryMaxAge)
+	d.current.maxAge, d.current.timeout = cmp.Or(src.MaxAge, DefaultMaxAge), readTimeout
+	d.history.maxAge, d.history.timeout = cmp.Or(src.HistoryMaxAge, DefaultHistoryMaxAge), historyReadTimeout
+	d.history.stale = true
 	return d
 }
 
@@ -145,10 +178,8 @@ func (d *Domain) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (d *Domain) Collect(ch chan<- prometheus.Metric) {
 	d.collectCheck(ch)
-	d.mu.Lock()
 	cur, err1 := d.current.get(d.readCurrent, d.src.Log)
 	hist, err2 := d.history.get(d.readHistory, d.src.Log)
-	d.mu.Unlock()
 	up := 1.0
 	if err1 != nil || err2 != nil {
 		up = 0

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"datashare/accounts"
 	"datashare/errs"
@@ -50,6 +51,9 @@ type Deps struct {
 	Importer      *imports.Importer
 	Notifications *notifications.Service
 	DB            Readiness
+	// Metrics, when set, receives the count and latency of every answer
+	// by route; one registerer serves one server.
+	Metrics prometheus.Registerer
 }
 
 type server struct {
@@ -67,6 +71,10 @@ func New(d Deps) *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = strictBinder{}
+	if d.Metrics != nil {
+		// Outermost, so that it sees the status the error handler chose.
+		e.Use(httpMetrics(d.Metrics))
+	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: echo.HeaderXRequestID,
 	}))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -55,6 +56,17 @@ type Checker struct {
 	notify Notifier
 	log    *slog.Logger
 	batch  int
+
+	mu   sync.Mutex
+	last Run
+}
+
+// Run is one check this process ran through RunExclusive, for monitoring.
+type Run struct {
+	At     time.Time     // when it started, as the check's now
+	Took   time.Duration // wall time
+	Result Result
+	Err    error // nil when it succeeded
 }
 
 // NewChecker returns a Checker; notify may be nil.
@@ -114,6 +126,26 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 // RunExclusive runs Check unless another replica on the same PostgreSQL
 // database is running it; on SQLite it simply runs Check.
 func (c *Checker) RunExclusive(ctx context.Context, now time.Time) (Result, error) {
+	began := time.Now()
+	res, err := c.runExclusive(ctx, now)
+	if !res.Skipped {
+		c.mu.Lock()
+		c.last = Run{At: now.UTC(), Took: time.Since(began), Result: res, Err: err}
+		c.mu.Unlock()
+	}
+	return res, err
+}
+
+// LastRun returns the last check this process ran through RunExclusive,
+// failed or not, leaving out the turns another replica took; ok is false
+// before the first.
+func (c *Checker) LastRun() (r Run, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last, !c.last.At.IsZero()
+}
+
+func (c *Checker) runExclusive(ctx context.Context, now time.Time) (Result, error) {
 	if c.db.Dialect != models.Postgres {
 		return c.Check(ctx, now)
 	}

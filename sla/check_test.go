@@ -524,3 +524,52 @@ func TestStatusScopeAgreesWithEvaluate(t *testing.T) {
 		}
 	})
 }
+
+// RunExclusive keeps the last check it ran, for monitoring: its instant,
+// what it flagged, and its error when it failed.
+func TestRunExclusiveKeepsTheLastRun(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := fxNewEnv(t, db, fxNow)
+		e.fxImport(t, fxCheckRecords)
+		boom := errors.New("outbox unavailable")
+		fail := true
+		notify := func(context.Context, *gorm.DB, sla.Flags) error {
+			if fail {
+				return boom
+			}
+			return nil
+		}
+		c := sla.NewChecker(db, e.keeper, notify, nil)
+		if _, ok := c.LastRun(); ok {
+			t.Fatalf("LastRun before any check: got ok, want none")
+		}
+		if _, err := c.Check(context.Background(), fxNow); !errors.Is(err, boom) {
+			t.Fatalf("check: got %v, want %v", err, boom)
+		}
+		if _, ok := c.LastRun(); ok {
+			t.Errorf("LastRun after Check alone: got ok, want none (only RunExclusive is kept)")
+		}
+
+		later := fxNow.Add(time.Minute)
+		if _, err := c.RunExclusive(context.Background(), later); !errors.Is(err, boom) {
+			t.Fatalf("RunExclusive: got %v, want %v", err, boom)
+		}
+		run, ok := c.LastRun()
+		if !ok || !errors.Is(run.Err, boom) || !run.At.Equal(later) {
+			t.Errorf("LastRun after a failed check: got %+v (ok %v), want the failure at %s", run, ok, later)
+		}
+
+		fail = false
+		res, err := c.RunExclusive(context.Background(), later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, ok = c.LastRun()
+		if !ok || run.Err != nil || run.Result != res || run.Took <= 0 {
+			t.Errorf("LastRun after a good check: got %+v (ok %v), want result %+v, no error, a duration", run, ok, res)
+		}
+		if res.AtRisk != 4 || res.Breached != 2 {
+			t.Errorf("the good check flagged %d at risk and %d breached, want 4 and 2", res.AtRisk, res.Breached)
+		}
+	})
+}

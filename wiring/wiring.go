@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"datashare/accounts"
 	"datashare/api"
 	"datashare/calendar"
 	"datashare/holidays"
 	"datashare/idempotency"
 	"datashare/imports"
+	"datashare/metrics"
 	"datashare/models"
 	"datashare/notifications"
 	"datashare/sessionstore"
@@ -47,6 +50,9 @@ type Settings struct {
 	// WebhookAllow is the internal addresses webhooks may reach besides
 	// the public ones; the zero value allows none.
 	WebhookAllow notifications.AllowList
+	// Metrics, when set, receives the HTTP figures of the Handler and the
+	// domain figures of the services.
+	Metrics prometheus.Registerer
 }
 
 // App is every service of datashare over one database.
@@ -66,8 +72,9 @@ type App struct {
 	Notifications *notifications.Service
 	Sessions      *sessionstore.Store
 
-	now func() time.Time
-	log *slog.Logger
+	now     func() time.Time
+	log     *slog.Logger
+	metrics prometheus.Registerer
 }
 
 // Wire builds the services over an open, migrated database and loads the
@@ -76,7 +83,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{DB: db, Location: s.Location, now: s.Now, log: s.Log}
+	a := &App{DB: db, Location: s.Location, now: s.Now, log: s.Log, metrics: s.Metrics}
 	a.Holidays = holidays.NewService(db, s.Location, s.Hours, s.Now)
 	if err := a.Holidays.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load the calendar: %w", err)
@@ -108,6 +115,15 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, s.Now).WithGuard(guard)
 	a.Sessions = sessionstore.New(db, s.Now)
+	if s.Metrics != nil {
+		err := s.Metrics.Register(metrics.NewDomain(metrics.Sources{
+			Workflow: a.Workflow, Reporter: a.Reporter, Notifications: a.Notifications, Checker: a.Checker,
+			Location: s.Location, Now: s.Now, Log: s.Log,
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("register the domain metrics: %w", err)
+		}
+	}
 	return a, nil
 }
 
@@ -116,7 +132,7 @@ func (a *App) API() api.Deps {
 	return api.Deps{
 		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
 		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
-		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB,
+		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB, Metrics: a.metrics,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 // read once at start and validated before anything opens.
 type Config struct {
 	Addr            string
+	MetricsAddr     string
 	DB              string
 	DBTimeouts      models.Options
 	Demo            bool
@@ -54,6 +56,7 @@ type Config struct {
 // env names, in one place so the README's table can be checked against it.
 const (
 	envAddr            = "DATASHARE_ADDR"
+	envMetricsAddr     = "DATASHARE_METRICS_ADDR"
 	envDB              = "DATASHARE_DB"
 	envDBConnect       = "DATASHARE_DB_CONNECT_TIMEOUT"
 	envDBStatement     = "DATASHARE_DB_STATEMENT_TIMEOUT"
@@ -168,6 +171,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 func (cfg *Config) parse(raw map[string]*string) error {
 	cfg.DB, cfg.LogFormat, cfg.MailFrom, cfg.BaseURL = *raw["db"], *raw["log-format"], *raw["mail-from"], *raw["base-url"]
 	cfg.CheckSchedule, cfg.DigestSchedule, cfg.Addr = *raw["sla-check-schedule"], *raw["digest-schedule"], *raw["addr"]
+	cfg.MetricsAddr = *raw["metrics-addr"]
 	approvals, level, tz, hours := *raw["approvals"], *raw["log-level"], *raw["tz"], *raw["working-hours"]
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
@@ -252,7 +256,33 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	if cfg.DB == "" {
 		errs = append(errs, fmt.Errorf("%s must not be empty", envDB))
 	}
+	if err := checkMetricsAddr(cfg.MetricsAddr, cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envMetricsAddr, err))
+	}
 	return errors.Join(errs...)
+}
+
+// checkMetricsAddr accepts an empty address (no metrics) or a host:port
+// other than the service's: the figures are for the operators' network
+// only, never for the public address.
+func checkMetricsAddr(metrics, addr string) error {
+	if metrics == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(metrics)
+	if err != nil || port == "" {
+		return fmt.Errorf("want host:port, like 127.0.0.1:9090, got %q", metrics)
+	}
+	if ahost, aport, err := net.SplitHostPort(addr); err == nil && aport == port && port != "0" && (host == ahost || isAny(host) || isAny(ahost)) {
+		return fmt.Errorf("%q is the service's own address (%s); the metrics need a listener of their own", metrics, envAddr)
+	}
+	return nil
+}
+
+// isAny reports whether host listens on every interface.
+func isAny(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 func mask(s string) string {
@@ -284,6 +314,7 @@ func maskDSN(dsn string) string {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", orDefault(c.MetricsAddr, "(none: no metrics)")),
 		slog.String("db", maskDSN(c.DB)),
 		slog.Duration("db_connect_timeout", c.DBTimeouts.ConnectTimeout),
 		slog.Duration("db_statement_timeout", c.DBTimeouts.StatementTimeout),

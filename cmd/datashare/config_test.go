@@ -22,6 +22,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, ":8080"},
+		{"metrics addr (none)", cfg.MetricsAddr, ""},
 		{"db", cfg.DB, "datashare.db"},
 		{"db connect timeout", cfg.DBTimeouts.ConnectTimeout, 5 * time.Second},
 		{"db statement timeout", cfg.DBTimeouts.StatementTimeout, 10 * time.Second},
@@ -53,6 +54,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 var fullEnv = map[string]string{
 	"DATASHARE_ADDR":                 "127.0.0.1:9000",
+	"DATASHARE_METRICS_ADDR":         "10.1.2.3:9464",
 	"DATASHARE_DB":                   "/var/lib/datashare/env.db",
 	"DATASHARE_ADMIN_EMAIL":          "  admin@tech.gov.sg ",
 	"DATASHARE_ADMIN_TOKEN":          "env-token-0123456789abcdefghijklmnopq",
@@ -87,6 +89,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, "127.0.0.1:9000"},
+		{"metrics addr", cfg.MetricsAddr, "10.1.2.3:9464"},
 		{"db", cfg.DB, "/var/lib/datashare/env.db"},
 		{"admin email (trimmed)", cfg.AdminEmail, "admin@tech.gov.sg"},
 		{"admin token", cfg.AdminToken, "env-token-0123456789abcdefghijklmnopq"},
@@ -125,6 +128,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 	args := []string{
 		"--addr", "127.0.0.1:9100",
+		"--metrics-addr", "127.0.0.1:9101",
 		"--db", "postgres://ds@db:5432/ds?sslmode=disable",
 		"--demo",
 		"--approvals", "restricted=5",
@@ -154,6 +158,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		got, want any
 	}{
 		{"addr", cfg.Addr, "127.0.0.1:9100"},
+		{"metrics addr", cfg.MetricsAddr, "127.0.0.1:9101"},
 		{"db", cfg.DB, "postgres://ds@db:5432/ds?sslmode=disable"},
 		{"demo", cfg.Demo, true},
 		{"restricted approvals", cfg.Approvals.Approvals["restricted"], 5},
@@ -254,6 +259,11 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"webhook allow with host bits", []string{"--webhook-allow", "10.1.2.3/8"}, nil, "DATASHARE_WEBHOOK_ALLOW: \"10.1.2.3/8\": 10.1.2.3/8 is not the start of its range; did you mean 10.0.0.0/8?"},
 		{"webhook allow with a bad port", nil, map[string]string{"DATASHARE_WEBHOOK_ALLOW": "127.0.0.1/32:99999"}, "DATASHARE_WEBHOOK_ALLOW"},
 		{"empty database", []string{"--db", ""}, nil, "DATASHARE_DB must not be empty"},
+		{"metrics address without a port", nil, map[string]string{"DATASHARE_METRICS_ADDR": "127.0.0.1"}, "DATASHARE_METRICS_ADDR: want host:port"},
+		{"metrics address of another form", []string{"--metrics-addr", "http://127.0.0.1:9090"}, nil, "DATASHARE_METRICS_ADDR: want host:port"},
+		{"metrics on the service's address", []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
+		{"metrics on the service's port of every interface", []string{"--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
+		{"metrics on every interface at the service's port", nil, map[string]string{"DATASHARE_ADDR": "10.0.0.5:8080", "DATASHARE_METRICS_ADDR": ":8080"}, "the service's own address"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 		{"unknown flag", []string{"--port", "80"}, nil, "port"},
 	}

@@ -32,6 +32,7 @@ type setting struct {
 // settings in the order of the README's table.
 var settings = []setting{
 	{"addr", envAddr, ":8080", "listen address; with --demo, " + demoAddr + " unless this flag or " + envAddr + " is given", service},
+	{"metrics-addr", envMetricsAddr, "", "listen address of the Prometheus metrics at /metrics, apart from the service's, e.g. 127.0.0.1:9090; empty: no metrics", service},
 	{"db", envDB, "datashare.db", "SQLite file, or a postgres:// URL", storage},
 	{"db-connect-timeout", envDBConnect, "5s", "how long opening a connection to PostgreSQL may take", storage},
 	{"db-statement-timeout", envDBStatement, "10s", "how long one statement may take (PostgreSQL), or wait for the file's lock (SQLite); past it the call answers 503", storage},

@@ -61,7 +61,7 @@ func helpSections(out string) (options []string, settingLines []string, envOnly 
 func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 	base := []string{"--db", "--db-connect-timeout", "--db-statement-timeout", "--log-format", "--log-level"}
 	workdays := append(slices.Clone(base), "--tz", "--working-hours", "--sla-target-days", "--sla-warn-days")
-	serve := append(slices.Clone(workdays), "--addr", "--approvals", "--shutdown-timeout", "--sla-check-schedule",
+	serve := append(slices.Clone(workdays), "--addr", "--metrics-addr", "--approvals", "--shutdown-timeout", "--sla-check-schedule",
 		"--digest-schedule", "--smtp-url", "--mail-from", "--base-url", "--notify-max-attempts", "--webhook-allow",
 		"--session-idle-timeout", "--session-lifetime")
 	cases := []struct {

@@ -18,9 +18,12 @@ import (
 
 	_ "time/tzdata" // working days are counted in Asia/Singapore even in a bare container
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"datashare/accounts"
 	"datashare/demo"
 	"datashare/deployment"
+	"datashare/metrics"
 	"datashare/models"
 )
 
@@ -160,7 +163,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	a, err := wire(ctx, cfg, db, log)
+	var reg *prometheus.Registry
+	if cfg.MetricsAddr != "" {
+		reg = metrics.NewRegistry()
+	}
+	a, err := wire(ctx, cfg, db, log, registerer(reg))
 	if err != nil {
 		return err
 	}
@@ -211,23 +218,28 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	dispatched := make(chan struct{})
 	go func() { a.Dispatcher.Run(dispatchCtx); close(dispatched) }()
 	defer func() { stopDispatch(); <-dispatched }()
+	served := make(chan error, 2)
+	var metricsSrv *http.Server
+	if reg != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
+		}
+		metricsSrv = newServer(metrics.Handler(reg, log), log)
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() { served <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handler, log)
 	fmt.Fprintf(stdout, "sign in at %s\n", signInAddress(ln.Addr()))
 	fmt.Fprintf(stdout, "datashare listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
@@ -242,6 +254,26 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// registerer is reg as an interface that is nil when reg is: a nil
+// *prometheus.Registry in the interface would not be.
+func registerer(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
 }
 
 // signInAddress is the sign-in page on the address the server listens on,

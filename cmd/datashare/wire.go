@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"datashare/calendar"
@@ -26,12 +27,14 @@ import (
 )
 
 // wire builds the services over an open, migrated database, as the tests
-// do (package wiring), with the deployment's settings.
-func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger) (*wiring.App, error) {
+// do (package wiring), with the deployment's settings; reg, when not nil,
+// receives their metrics.
+func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, reg prometheus.Registerer) (*wiring.App, error) {
 	return wiring.Wire(ctx, db, wiring.Settings{
 		Now: clock, Location: cfg.Location, Hours: cfg.Hours, SLA: cfg.SLA, Approvals: cfg.Approvals, Log: log,
 		EmailOn: cfg.SMTP != nil, SMTP: cfg.SMTP, MailFrom: cfg.MailFrom, BaseURL: cfg.BaseURL, MaxAttempts: cfg.MaxAttempts,
 		WebhookAllow: cfg.WebhookAllow,
+		Metrics: reg,
 	})
 }
 
@@ -102,7 +105,7 @@ func openApp(ctx context.Context, name string, cfg Config, stderr io.Writer) (*w
 		db.Close()
 		return nil, nil, err
 	}
-	a, err := wire(ctx, cfg, db, log)
+	a, err := wire(ctx, cfg, db, log, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, err

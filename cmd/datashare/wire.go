@@ -34,7 +34,7 @@ func wire(ctx context.Context, cfg Config, db *models.DB, log *slog.Logger, reg 
 		Now: clock, Location: cfg.Location, Hours: cfg.Hours, SLA: cfg.SLA, Approvals: cfg.Approvals, Log: log,
 		EmailOn: cfg.SMTP != nil, SMTP: cfg.SMTP, MailFrom: cfg.MailFrom, BaseURL: cfg.BaseURL, MaxAttempts: cfg.MaxAttempts,
 		WebhookAllow: cfg.WebhookAllow,
-		Metrics: reg,
+		Metrics:      reg,
 	})
 }
 

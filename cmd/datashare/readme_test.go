@@ -68,8 +68,10 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newReadmeRunner(t)
+	ran, skipped := 0, 0
 	for _, ex := range examples {
 		if ex.skip {
+			skipped++
 			continue
 		}
 		if !r.run(ex) {
@@ -77,7 +79,9 @@ func TestREADMEExamples(t *testing.T) {
 			// would only repeat it. (A mere difference of output goes on.)
 			return
 		}
+		ran++
 	}
+	t.Logf("ran %d examples of README.md; %d marked as illustrations", ran, skipped)
 }
 
 // TestMain lets this test binary stand in for the datashare binary in the

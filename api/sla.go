@@ -102,8 +102,10 @@ func (s *server) handleImport(c echo.Context) error {
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
 		return errs.E(errs.Malformed, `send the requests as {"requests": [...]}, not a bare JSON list`)
 	}
+	// The records' strings are checked one record at a time, so that one
+	// bad record is refused with its reason and the others imported.
 	var b imports.Batch
-	if err := c.Bind(&b); err != nil {
+	if err := decodeStrict(body, &b); err != nil {
 		return err
 	}
 	res, err := s.Importer.Import(c.Request().Context(), caller(c).actor, b)

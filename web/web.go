@@ -84,7 +84,6 @@ func Mount(e *echo.Echo, d Deps) error {
 		}
 		a.renderError(c, err)
 	}
-	e.Use(securityHeaders)
 	a.registerRoutes(e)
 	return nil
 }

@@ -206,3 +206,41 @@ func mustFingerprint(tb testing.TB, db *models.DB) string {
 	}
 	return sb.String()
 }
+
+// TestImportAnswersPerRecordForBadText: one record holding NUL is refused
+// with its reason and the others imported; a body that is not UTF-8 is
+// refused whole before anything is imported.
+func TestImportAnswersPerRecordForBadText(t *testing.T) {
+	t.Parallel()
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newQuietEnv(t, db)
+		record := func(ref, title string) string {
+			return `{"external_ref":"` + ref + `","title":"` + title + `","purpose":"p","data_description":"d",` +
+				`"classification":"official-open","requesting_agency":"MOH","owner_agency":"HDB","requester_email":"moh.requester@gov.sg",` +
+				`"events":[{"action":"submit","at":"2025-03-03T10:00:00+08:00","actor_email":"moh.requester@gov.sg"}]}`
+		}
+		body := `{"requests":[` + record("OLD-1", "one") + "," + record("OLD-2", `t\u0000wo`) + "," + record("OLD-3", "three") + `]}`
+		r := e.do(t, request{method: "POST", path: "/api/v1/admin/import", token: "admin", body: body})
+		if r.Status != http.StatusOK {
+			t.Fatalf("import: got %d %s, want 200", r.Status, r.Body)
+		}
+		var res struct {
+			Imported int
+			Errors   []struct {
+				ExternalRef string `json:"external_ref"`
+				Message     string `json:"message"`
+			} `json:"errors"`
+		}
+		r.decode(t, &res)
+		if res.Imported != 2 || len(res.Errors) != 1 || res.Errors[0].ExternalRef != "OLD-2" || !strings.HasPrefix(res.Errors[0].Message, "title ") {
+			t.Fatalf("import: got %s, want OLD-1 and OLD-3 imported, OLD-2 refused naming its title", r.Body)
+		}
+
+		before := mustFingerprint(t, e.db)
+		raw := `{"requests":[` + record("OLD-4", "four") + "," + record("OLD-5", "fi\xffve") + `]}`
+		mustErrorBody(t, e.do(t, request{method: "POST", path: "/api/v1/admin/import", token: "admin", body: raw}), http.StatusBadRequest, "malformed")
+		if after := mustFingerprint(t, e.db); after != before {
+			t.Errorf("the database changed on a refused import:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+}

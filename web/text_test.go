@@ -128,4 +128,3 @@ func TestStrictTransportSecurityOnlyOverHTTPS(t *testing.T) {
 		}
 	}
 }
-

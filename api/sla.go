@@ -33,21 +33,27 @@ func (s *server) report(c echo.Context) (*sla.Report, error) {
 		return nil, err
 	}
 	q := sla.Query{GroupBy: c.QueryParam("group_by"), Agency: agency}
-	for _, p := range []struct {
-		name string
-		dst  *calendar.Date
-	}{{"from", &q.From}, {"to", &q.To}} {
-		v := c.QueryParam(p.name)
-		if v == "" {
-			return nil, errs.Field(p.name, "%s is required, as YYYY-MM-DD (Singapore date)", p.name)
-		}
-		d, err := calendar.ParseDate(v)
-		if err != nil {
-			return nil, errs.Field(p.name, "%s must be a date written YYYY-MM-DD", p.name)
-		}
-		*p.dst = d
+	if q.From, q.To, err = parseWindow(c.QueryParam("from"), c.QueryParam("to")); err != nil {
+		return nil, err
 	}
 	return s.Reporter.Compute(c.Request().Context(), q, s.Now())
+}
+
+// parseWindow reads a report's from and to, Singapore dates written
+// YYYY-MM-DD. Errors: invalid naming the parameter missing or unreadable.
+func parseWindow(from, to string) (calendar.Date, calendar.Date, error) {
+	var out [2]calendar.Date
+	for i, p := range []struct{ name, value string }{{"from", from}, {"to", to}} {
+		if p.value == "" {
+			return calendar.Date{}, calendar.Date{}, errs.Field(p.name, "%s is required, as YYYY-MM-DD (Singapore date)", p.name)
+		}
+		d, err := calendar.ParseDate(p.value)
+		if err != nil {
+			return calendar.Date{}, calendar.Date{}, errs.Field(p.name, "%s must be a date written YYYY-MM-DD", p.name)
+		}
+		out[i] = d
+	}
+	return out[0], out[1], nil
 }
 
 func (s *server) handleReport(c echo.Context) error {

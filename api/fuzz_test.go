@@ -190,4 +190,3 @@ func FuzzReportWindow(f *testing.F) {
 }
 
 func civil(d calendar.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
-

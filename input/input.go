@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -46,8 +45,11 @@ func JSON(body []byte) error {
 	if !bytes.Contains(body, []byte(`\u0000`)) {
 		return nil // the only way left for a decoded string to hold NUL
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	return walkJSON(dec, "")
+	err := walkJSON(json.NewDecoder(bytes.NewReader(body)), "")
+	if errors.Is(err, errNotJSON) {
+		return nil
+	}
+	return err
 }
 
 // UTF8 returns a malformed error unless body is valid UTF-8 without a NUL
@@ -73,15 +75,17 @@ func invalidAt(b []byte) int {
 	return len(b)
 }
 
+// errNotJSON stops a walk at the first token that does not parse: the
+// decoder that reads the document says why.
+var errNotJSON = errors.New("not JSON")
+
 // walkJSON checks the value starting at the decoder's next token; path
-// names it.
+// names it. It returns errNotJSON when the document stops parsing, so that
+// no loop waits on a decoder that cannot move on.
 func walkJSON(dec *json.Decoder, path string) error {
 	tok, err := dec.Token()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		return nil // not JSON: the decoder that reads it says why
+		return errNotJSON
 	}
 	switch t := tok.(type) {
 	case string:
@@ -92,7 +96,7 @@ func walkJSON(dec *json.Decoder, path string) error {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return nil
+					return errNotJSON
 				}
 				key, _ := kt.(string)
 				if !Valid(key) {
@@ -102,14 +106,15 @@ func walkJSON(dec *json.Decoder, path string) error {
 					return err
 				}
 			}
-			_, _ = dec.Token()
 		case '[':
 			for i := 0; dec.More(); i++ {
 				if err := walkJSON(dec, path+"["+strconv.Itoa(i)+"]"); err != nil {
 					return err
 				}
 			}
-			_, _ = dec.Token()
+		}
+		if _, err := dec.Token(); err != nil {
+			return errNotJSON
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"datashare/errs"
+	"datashare/input"
 )
 
 // strictBinder decodes JSON bodies and refuses unknown fields, trailing data,
@@ -56,7 +57,21 @@ func readBody(c echo.Context) ([]byte, error) {
 
 const bodyKey = "datashare.body"
 
+// decodeJSON decodes body into v and holds every string of it to the input
+// rule (package input).
 func decodeJSON(body []byte, v any) error {
+	if err := decodeStrict(body, v); err != nil {
+		return err
+	}
+	return input.JSON(body)
+}
+
+// decodeStrict decodes body into v, refusing what is not one JSON object of
+// v's fields; the strings it holds are the caller's to check.
+func decodeStrict(body []byte, v any) error {
+	if err := input.UTF8(body); err != nil {
+		return err
+	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return errs.E(errs.Malformed, "the request body is empty; send a JSON object")

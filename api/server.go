@@ -54,6 +54,9 @@ type Deps struct {
 	// Metrics, when set, receives the count and latency of every answer
 	// by route; one registerer serves one server.
 	Metrics prometheus.Registerer
+	// HTTPS says the service is reached over https (DATASHARE_BASE_URL):
+	// every answer then carries Strict-Transport-Security.
+	HTTPS bool
 }
 
 type server struct {
@@ -78,6 +81,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: echo.HeaderXRequestID,
 	}))
+	e.Use(securityHeaders(d.HTTPS))
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.Log.Error("panic", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "stack", string(stack))
@@ -87,6 +91,7 @@ func New(d Deps) *echo.Echo {
 		Limit:   "1MiB",
 		Skipper: func(c echo.Context) bool { return c.Path() == importPath || c.Path() == "/api/v1"+holidayImportPath },
 	}))
+	e.Use(refuseBadText)
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
@@ -155,14 +160,15 @@ func (s *server) handleOpenAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", openapiSpec)
 }
 
-// authedGroup registers routes that require a bearer token.
+// authedGroup registers routes that require a bearer token; their answers,
+// refusals included, are never cached.
 type authedGroup struct {
 	g    *echo.Group
 	auth echo.MiddlewareFunc
 }
 
 func (a authedGroup) add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	a.g.Add(method, path, h, append([]echo.MiddlewareFunc{a.auth}, m...)...)
+	a.g.Add(method, path, h, append([]echo.MiddlewareFunc{NoStore, a.auth}, m...)...)
 }
 
 func (a authedGroup) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {

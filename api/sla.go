@@ -12,6 +12,7 @@ import (
 	"datashare/calendar"
 	"datashare/errs"
 	"datashare/imports"
+	"datashare/input"
 	"datashare/sla"
 	"datashare/spreadsheet"
 	"datashare/workflow"
@@ -41,21 +42,27 @@ func (s *server) report(c echo.Context) (*sla.Report, error) {
 		return nil, err
 	}
 	q := sla.Query{GroupBy: c.QueryParam("group_by"), Agency: agency}
-	for _, p := range []struct {
-		name string
-		dst  *calendar.Date
-	}{{"from", &q.From}, {"to", &q.To}} {
-		v := c.QueryParam(p.name)
-		if v == "" {
-			return nil, errs.Field(p.name, "%s is required, as YYYY-MM-DD (Singapore date)", p.name)
-		}
-		d, err := calendar.ParseDate(v)
-		if err != nil {
-			return nil, errs.Field(p.name, "%s must be a date written YYYY-MM-DD", p.name)
-		}
-		*p.dst = d
+	if q.From, q.To, err = parseWindow(c.QueryParam("from"), c.QueryParam("to")); err != nil {
+		return nil, err
 	}
 	return s.Reporter.Compute(c.Request().Context(), q, s.Now())
+}
+
+// parseWindow reads a report's from and to, Singapore dates written
+// YYYY-MM-DD. Errors: invalid naming the parameter missing or unreadable.
+func parseWindow(from, to string) (calendar.Date, calendar.Date, error) {
+	var out [2]calendar.Date
+	for i, p := range []struct{ name, value string }{{"from", from}, {"to", to}} {
+		if p.value == "" {
+			return calendar.Date{}, calendar.Date{}, errs.Field(p.name, "%s is required, as YYYY-MM-DD (Singapore date)", p.name)
+		}
+		d, err := calendar.ParseDate(p.value)
+		if err != nil {
+			return calendar.Date{}, calendar.Date{}, errs.Field(p.name, "%s must be a date written YYYY-MM-DD", p.name)
+		}
+		out[i] = d
+	}
+	return out[0], out[1], nil
 }
 
 func (s *server) handleReport(c echo.Context) error {
@@ -103,7 +110,8 @@ func (s *server) handleImport(c echo.Context) error {
 	if !caller(c).actor.Has(workflow.Admin) {
 		return errs.E(errs.Forbidden, "only an admin may import requests")
 	}
-	body := tooLargeReader{c.Request().Body}
+	// Streamed, so held to the text rule as it is read (see input.Reader).
+	body := input.Reader(tooLargeReader{c.Request().Body})
 	var src imports.Source
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	switch {

@@ -18,6 +18,7 @@ import (
 
 	"datashare/calendar"
 	"datashare/errs"
+	"datashare/input"
 	"datashare/models"
 	"datashare/workflow"
 )
@@ -142,6 +143,9 @@ func checkDay(field, date, name, kind string) (calendar.Date, error) {
 	}
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return d, errs.Field("name", "name is required (at most 200 characters)")
+	}
+	if err := input.Text("name", name); err != nil {
+		return d, err
 	}
 	if kind != string(calendar.PublicHoliday) && kind != string(calendar.Closure) {
 		return d, errs.Field("kind", "kind must be public_holiday or closure")

@@ -17,6 +17,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/errs"
+	"datashare/input"
 	"datashare/models"
 	"datashare/workflow"
 )
@@ -159,6 +160,9 @@ func message(err error) string {
 }
 
 func (im *Importer) one(ctx context.Context, rec Record) (skipped bool, err error) {
+	if err := input.Fields(rec); err != nil {
+		return false, err
+	}
 	ref := strings.TrimSpace(rec.ExternalRef)
 	if ref == "" || len(ref) > 200 {
 		return false, errs.Field("external_ref", "external_ref is required (at most 200 characters)")

@@ -7,8 +7,9 @@
 //     the middleware each one runs behind (gzip, session, CSRF, the
 //     signed-in user); GET pages answer HEAD too;
 //   - session.go (who is signed in, sign-in and sign-out, flash messages,
-//     the local ?next= path), security.go (headers, CSRF), static.go
-//     (fingerprinted assets);
+//     the local ?next= path), security.go (CSRF; the headers of every
+//     answer and the check of form fields are the API's, in api/headers.go
+//     and api/text.go), static.go (fingerprinted assets);
 //   - one file per page or group of pages, each handler parsing its form,
 //     calling a service, and rendering a typed view struct with one
 //     template of templates/: auth.go (sign-in), home.go, request_list.go,

@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"datashare/api"
 )
 
 func isAPIPath(p string) bool {
@@ -42,7 +44,7 @@ func add(e *echo.Echo, method, path string, h echo.HandlerFunc, mw []echo.Middle
 // registerRoutes is the one place that lists every page.
 func (a *app) registerRoutes(e *echo.Echo) {
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
-	base := []echo.MiddlewareFunc{gzip, noStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	base := []echo.MiddlewareFunc{gzip, api.NoStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
 	r := router{e: e, public: base, signed: append(append([]echo.MiddlewareFunc{}, base...), a.requireUser)}
 
 	add(e, http.MethodGet, assetPrefix+"*", a.handleAsset, []echo.MiddlewareFunc{gzip})

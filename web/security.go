@@ -9,31 +9,6 @@ import (
 	"datashare/errs"
 )
 
-// contentSecurityPolicy allows nothing from another origin, no inline script
-// or style, and no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-
-// securityHeaders is set on every answer, pages and API alike.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-		h.Set(echo.HeaderReferrerPolicy, "same-origin")
-		h.Set(echo.HeaderXFrameOptions, "DENY")
-		return next(c)
-	}
-}
-
-// noStore keeps pages, which hold one user's data, out of every cache.
-func noStore(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-		return next(c)
-	}
-}
-
 const (
 	csrfField  = "csrf"
 	csrfCookie = "datashare_csrf"

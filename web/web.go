@@ -18,8 +18,10 @@ import (
 
 // Settings are what the pages need to know of the deployment.
 type Settings struct {
-	// Secure marks the session and CSRF cookies Secure; set it whenever the
-	// service is reached over https.
+	// Secure marks the session and CSRF cookies Secure, and has every
+	// answer carry Strict-Transport-Security (wiring passes it to the API,
+	// which sets the headers); set it whenever the service is reached over
+	// https.
 	Secure bool
 	// IdleTimeout ends a session not used for this long; Lifetime ends any
 	// session this long after sign-in.
@@ -90,7 +92,6 @@ func Mount(e *echo.Echo, d Deps) error {
 		}
 		a.renderError(c, err)
 	}
-	e.Use(securityHeaders)
 	a.registerRoutes(e)
 	return nil
 }

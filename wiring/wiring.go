@@ -146,9 +146,12 @@ func (a *App) Web(s web.Settings) web.Deps {
 }
 
 // Handler is the whole HTTP service: the API and the pages on one echo
-// server.
+// server. A deployment reached over https (s.Secure) says so on every
+// answer (Strict-Transport-Security).
 func (a *App) Handler(s web.Settings) (http.Handler, error) {
-	e := api.New(a.API())
+	d := a.API()
+	d.HTTPS = s.Secure
+	e := api.New(d)
 	if err := web.Mount(e, a.Web(s)); err != nil {
 		return nil, err
 	}

@@ -368,8 +368,8 @@ func (c Config) figures(uses group) []deployment.Setting {
 	return out
 }
 
-// Web is the pages' share of the configuration: cookies are Secure when the
-// service is reached over https.
+// Web is the pages' share of the configuration: over https, cookies are
+// Secure and answers carry Strict-Transport-Security.
 func (c Config) Web() web.Settings {
 	return web.Settings{Secure: strings.HasPrefix(c.BaseURL, "https://"), IdleTimeout: c.SessionIdle, Lifetime: c.SessionLifetime}
 }

@@ -48,7 +48,7 @@ var settings = []setting{
 	{"digest-schedule", envDigestSchedule, "0 8 * * *", "cron schedule of the approvers' daily digest, in the time zone; sent on working days only", service},
 	{"smtp-url", envSMTP, "", "SMTP server for email, e.g. smtp://user:pass@host:587; empty: no email", delivery},
 	{"mail-from", envMailFrom, "datashare <no-reply@datashare.gov.sg>", "sender of emails", delivery},
-	{"base-url", envBaseURL, "http://localhost:8080", "address of the web UI, for links in emails; https:// makes cookies Secure", delivery},
+	{"base-url", envBaseURL, "http://localhost:8080", "address of the web UI, for links in emails; https:// makes cookies Secure and sends Strict-Transport-Security", delivery},
 	{"notify-max-attempts", envMaxAttempts, "10", "attempts before a delivery is dead (1-100)", delivery},
 	{"webhook-allow", envWebhookAllow, "", "internal address ranges webhooks may reach besides public ones, each with optional ports, e.g. 10.0.0.0/8,127.0.0.1/32:9000,[fd00::/8]:443; empty: public addresses only", delivery},
 	{"session-idle-timeout", envSessionIdle, "30m", "a web session not used for this long ends", service},

@@ -72,7 +72,8 @@ func Verify(ctx context.Context, db *models.DB) (Summary, error) {
 			Joins("JOIN requests ON requests.id = transitions.request_id").
 			Order("transitions.request_id, transitions.id").Limit(page)
 		if last != nil {
-			q = q.Where("transitions.request_id > ? OR transitions.request_id = ? AND transitions.id > ?", last.RequestID, last.RequestID, last.ID)
+			// A row value, so that both databases seek in transitions_request.
+			q = q.Where("(transitions.request_id, transitions.id) > (?, ?)", last.RequestID, last.ID)
 		}
 		if err := q.Find(&rows).Error; err != nil {
 			return sum, fmt.Errorf("read history: %w", err)

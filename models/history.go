@@ -127,7 +127,7 @@ func hashHistory(tx *gorm.DB) error {
 	prev := ""
 	for {
 		var rows []Transition
-		err := tx.Where("request_id > ? OR request_id = ? AND id > ?", lastReq, lastReq, lastID).
+		err := tx.Where("(request_id, id) > (?, ?)", lastReq, lastID).
 			Order("request_id, id").Limit(page).Find(&rows).Error
 		if err != nil {
 			return fmt.Errorf("read history: %w", err)

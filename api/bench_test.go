@@ -138,7 +138,7 @@ func (s *bareServer) handleCreate(c echo.Context) error {
 		if err := tx.Omit(clause.Associations).Create(&r).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.Transition{RequestID: r.ID, Action: "create", ToState: "draft", ActorID: &s.requesterID, At: now}).Error
+		return models.AppendHistory(tx, []models.Transition{{RequestID: r.ID, Action: "create", ToState: "draft", ActorID: &s.requesterID, At: now}})
 	})
 	if err != nil {
 		return err
@@ -176,7 +176,7 @@ func (s *bareServer) handleApprove(c echo.Context) error {
 		if err := tx.Create(&models.Approval{RequestID: id, ApproverID: s.approverID, At: now}).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&models.Transition{RequestID: id, Action: "approve", FromState: &from, ToState: "approved", ActorID: &s.approverID, At: now, Comment: in.Comment}).Error; err != nil {
+		if err := models.AppendHistory(tx, []models.Transition{{RequestID: id, Action: "approve", FromState: &from, ToState: "approved", ActorID: &s.approverID, At: now, Comment: in.Comment}}); err != nil {
 			return err
 		}
 		if err := tx.Create(&models.Notification{UserID: s.requesterID, Event: "request.approved", RequestID: &id,

@@ -12,8 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"datashare/audit"
 	"datashare/loadbench/bare"
+	"datashare/models"
+	"datashare/models/modelstest"
 )
 
 // TestMain lets the test binary stand in for the loadbench executable when
@@ -180,4 +184,22 @@ func TestBareSchemaHasNoSecondaryIndexes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The seeded history chains as the product's does, so that the benchmark
+// writes onto chains the product would have written.
+func TestSeededHistoryVerifies(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		l := layout{n: 1200, agencies: 4}
+		if err := seedProduct(context.Background(), db.Gorm, l, l.tokens(), time.Now().UTC().Add(-48*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := audit.Verify(context.Background(), db)
+		if err != nil {
+			t.Fatalf("verify the seeded history: %v", err)
+		}
+		if sum.Requests != l.n {
+			t.Errorf("requests verified: got %d, want %d", sum.Requests, l.n)
+		}
+	})
 }

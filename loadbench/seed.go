@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"datashare/loadbench/bare"
+	"datashare/models"
 )
 
 // layout says where each seeded request belongs, so that the seeder and the
@@ -125,7 +126,7 @@ type batcher struct {
 }
 
 // requestsPerInsert keeps every statement under SQLite's 32,766 bound
-// parameters: 20 columns of requests, or 7 of up to 3 history rows each.
+// parameters: 20 columns of requests, or 9 of up to 3 history rows each.
 const requestsPerInsert = 1000
 
 func newBatcher(tx *gorm.DB, table string, cols ...string) *batcher {
@@ -191,7 +192,7 @@ func seedProduct(ctx context.Context, g *gorm.DB, l layout, toks []agencyTokens,
 			"created_at", "updated_at", "submitted_at", "sla_target", "sla_elapsed", "sla_running_since",
 			"sla_due_at", "sla_warn_at", "state_since")
 		aps := newBatcher(tx, "approvals", "request_id", "approver_id", "at")
-		trs := newBatcher(tx, "transitions", "request_id", "action", "from_state", "to_state", "actor_id", "at", "comment")
+		trs := newBatcher(tx, "transitions", "request_id", "action", "from_state", "to_state", "actor_id", "at", "comment", "prev_hash", "hash")
 		err := l.eachRequest([]*batcher{reqs, aps, trs}, func(id int64) error {
 			t, st := l.times(start, id), l.state(id)
 			ra, oa := l.requesting(id), l.owner(id)
@@ -261,22 +262,30 @@ func text(id int64) (title, purpose, desc string) {
 }
 
 // seedHistory writes one history row per state change of a request, and
-// the approval of an approved one; comment says whether the table has the
-// product's comment column.
-func seedHistory(trs, aps *batcher, id int64, st string, requester, approver int64, t times, comment bool) error {
-	row := func(action string, from any, to string, actor int64, at time.Time) error {
-		if comment {
-			return trs.add(id, action, from, to, actor, at, "")
+// the approval of an approved one; product says whether the table has the
+// product's columns: the comment and the hash chain.
+func seedHistory(trs, aps *batcher, id int64, st string, requester, approver int64, t times, product bool) error {
+	prev := ""
+	row := func(action string, from *string, to string, actor int64, at time.Time) error {
+		if product {
+			at = at.UTC().Truncate(time.Microsecond)
+			hash := models.HistoryHash(models.Transition{RequestID: id, Action: action, FromState: from, ToState: to, ActorID: &actor, At: at}, prev)
+			if err := trs.add(id, action, from, to, actor, at, "", prev, hash); err != nil {
+				return err
+			}
+			prev = hash
+			return nil
 		}
 		return trs.add(id, action, from, to, actor, at)
 	}
+	draft, submitted := "draft", "submitted"
 	if err := row("create", nil, "draft", requester, t.created); err != nil {
 		return err
 	}
 	if st == "draft" {
 		return nil
 	}
-	if err := row("submit", "draft", "submitted", requester, t.submitted); err != nil {
+	if err := row("submit", &draft, "submitted", requester, t.submitted); err != nil {
 		return err
 	}
 	if st != "approved" {
@@ -285,7 +294,7 @@ func seedHistory(trs, aps *batcher, id int64, st string, requester, approver int
 	if err := aps.add(id, approver, t.approved); err != nil {
 		return err
 	}
-	return row("approve", "submitted", "approved", approver, t.approved)
+	return row("approve", &submitted, "approved", approver, t.approved)
 }
 
 // seedPeople writes the agencies, one requester and one approver per

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -239,6 +240,12 @@ func loadMigrations(d Dialect) ([]migration, error) {
 // in a transaction with its record. Replicas starting together on PostgreSQL
 // take turns through an advisory lock, so each file runs once.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
+	return db.migrateTo(ctx, log, math.MaxInt)
+}
+
+// migrateTo is Migrate up to version last, so that a test can fill an
+// older schema and watch a migration carry its rows over.
+func (db *DB) migrateTo(ctx context.Context, log *slog.Logger, last int) error {
 	all, err := loadMigrations(db.Dialect)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
@@ -262,10 +269,10 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 			done[v] = true
 		}
 		for _, m := range all {
-			if done[m.version] {
+			if done[m.version] || m.version > last {
 				continue
 			}
-			if err := tx.Exec(m.sql).Error; err != nil {
+			if err := applyMigration(tx, m); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.name, err)
 			}
 			if err := tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -278,6 +285,47 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 		}
 		return nil
 	})
+}
+
+// stepMarker starts a line of a migration file naming a step written in Go
+// (steps), run at that point of the file in the migration's transaction:
+// for what SQL alone cannot do on both dialects, such as computing hashes.
+const stepMarker = "-- step: "
+
+// steps are the Go steps a migration file may name.
+var steps = map[string]func(tx *gorm.DB) error{
+	"hash history": hashHistory,
+}
+
+// applyMigration runs m's statements and steps in file order.
+func applyMigration(tx *gorm.DB, m migration) error {
+	var chunk strings.Builder
+	flush := func() error {
+		if strings.TrimSpace(chunk.String()) == "" {
+			return nil
+		}
+		err := tx.Exec(chunk.String()).Error
+		chunk.Reset()
+		return err
+	}
+	for _, line := range strings.SplitAfter(m.sql, "\n") {
+		name, ok := strings.CutPrefix(line, stepMarker)
+		if !ok {
+			chunk.WriteString(line)
+			continue
+		}
+		step, ok := steps[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("unknown step %q", strings.TrimSpace(name))
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := step(tx); err != nil {
+			return fmt.Errorf("step %s: %w", strings.TrimSpace(name), err)
+		}
+	}
+	return flush()
 }
 
 // SchemaVersion returns the highest applied migration, 0 for none.

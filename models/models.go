@@ -97,8 +97,10 @@ type Approval struct {
 	At         time.Time
 }
 
-// Transition is one row of a request's history. Rows are only ever inserted:
-// the schema refuses updates and deletes.
+// Transition is one row of a request's history. Rows are only ever inserted
+// (AppendHistory): the schema refuses updates and deletes, and each row's
+// Hash covers its content and PrevHash, the Hash of the request's row
+// before it, so that a change made behind the schema's back shows.
 type Transition struct {
 	ID        int64 `gorm:"primaryKey"`
 	RequestID int64
@@ -109,6 +111,8 @@ type Transition struct {
 	Actor     *User `gorm:"foreignKey:ActorID"`
 	At        time.Time
 	Comment   string
+	PrevHash  string
+	Hash      string
 }
 
 // IdempotencyKey keeps the first answer given to a client's Idempotency-Key.

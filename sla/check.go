@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -168,6 +169,7 @@ func (c *Checker) runExclusive(ctx context.Context, now time.Time) (Result, erro
 
 type flagged struct {
 	ID                 int64
+	State              string
 	SlaAtRiskFlaggedAt *time.Time
 }
 
@@ -200,7 +202,7 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 			var rows []flagged
 			// The guard on mark makes the claim exclusive: of two checkers
 			// only one sees each row come back.
-			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND " + isOpen.sql + " RETURNING id, sla_at_risk_flagged_at"
+			q := "UPDATE requests SET " + set + " WHERE id IN ? AND " + mark + " IS NULL AND " + isOpen.sql + " RETURNING id, state, sla_at_risk_flagged_at"
 			if err := tx.Raw(q, append(args, ids)...).Scan(&rows).Error; err != nil {
 				return err
 			}
@@ -235,20 +237,23 @@ func (c *Checker) flag(ctx context.Context, now time.Time, instant, mark string,
 	}
 }
 
-// record writes the history rows of flagged requests in one statement and
-// tells the notifier of them at once.
+// record writes the history rows of flagged requests in a few statements
+// and tells the notifier of them at once.
 func (c *Checker) record(ctx context.Context, tx *gorm.DB, now time.Time, rows []flagged, action, kind string) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	slices.SortFunc(rows, func(a, b flagged) int { return cmp.Compare(a.ID, b.ID) })
 	ids := make([]int64, len(rows))
+	hist := make([]models.Transition, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
+		state := r.State
+		hist[i] = models.Transition{RequestID: r.ID, Action: action, FromState: &state, ToState: state, At: now, Comment: comment(kind)}
 	}
-	slices.Sort(ids)
-	if err := tx.Exec(`INSERT INTO transitions (request_id, action, from_state, to_state, actor_id, at, comment)
-		SELECT id, ?, state, state, NULL, ?, ? FROM requests WHERE id IN ? ORDER BY id`,
-		action, now, comment(kind), ids).Error; err != nil {
+	// The claim's UPDATE holds each request's row lock, so no transition
+	// can chain onto these histories before this transaction ends.
+	if err := models.AppendHistory(tx, hist); err != nil {
 		return err
 	}
 	if c.notify == nil {

@@ -226,8 +226,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at tim
 			}
 			return ownerAgencyError(err, r)
 		}
-		to := string(Draft)
-		return tx.Omit(clause.Associations).Create(&models.Transition{RequestID: r.ID, Action: string(Create), ToState: to, ActorID: &actor.ID, At: now}).Error
+		return models.AppendHistory(tx, []models.Transition{{RequestID: r.ID, Action: string(Create), ToState: string(Draft), ActorID: &actor.ID, At: now}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create request: %w", err)
@@ -448,7 +447,7 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 		}
 		from := r.State
 		t := models.Transition{RequestID: r.ID, Action: string(act), FromState: &from, ToState: string(o.To), ActorID: &actor.ID, At: now, Comment: comment}
-		if err := tx.Omit(clause.Associations).Create(&t).Error; err != nil {
+		if err := models.AppendHistory(tx, []models.Transition{t}); err != nil {
 			return err
 		}
 		// The answer is the row as written, without reading it back.

@@ -20,6 +20,7 @@ const (
 	policy                     // approvals per classification
 	delivery                   // email and links, sent by the service's dispatcher
 	service                    // listening, schedules, sessions, the first admin
+	zone                       // the time zone of dates given on the command line
 )
 
 // setting is one value of the configuration, given as a flag or as an
@@ -40,7 +41,7 @@ var settings = []setting{
 	{"log-format", envLogFormat, "text", "log format: text or json", storage},
 	{"log-level", envLogLevel, "info", "log level: debug, info, warn or error", storage},
 	{"shutdown-timeout", envShutdownTimeout, "30s", "how long SIGTERM waits for in-flight requests", service},
-	{"tz", envTZ, "Asia/Singapore", "time zone of working days and report dates", workdays},
+	{"tz", envTZ, "Asia/Singapore", "time zone of working days and report dates", zone},
 	{"working-hours", envWorkingHours, calendar.DefaultHours().String(), "working hours per weekday; days not named are off", workdays},
 	{"sla-target-days", envTarget, "7", "working days allowed per request", workdays},
 	{"sla-warn-days", envWarn, "5", "elapsed working days at which a request is at risk", workdays},
@@ -72,12 +73,16 @@ type commandSpec struct {
 // record events, which the running service fans out and sends with its own
 // delivery settings.
 var commands = map[string]commandSpec{
-	"serve":               {"datashare serve [flags]", "run the service (schema created or upgraded first)", storage | workdays | policy | delivery | service},
+	"serve":               {"datashare serve [flags]", "run the service (schema created or upgraded first)", storage | zone | workdays | policy | delivery | service},
 	"migrate":             {"datashare migrate [flags]", "create or upgrade the schema, then exit", storage},
-	"sla check":           {"datashare sla check [flags]", "flag requests newly at risk or breached, once", storage | workdays},
-	"report":              {"datashare report --from YYYY-MM-DD --to YYYY-MM-DD [flags]", "print the compliance report", storage | workdays},
-	"import":              {"datashare import [flags] FILE", "import past requests from a JSON or CSV file", storage | workdays | policy},
+	"sla check":           {"datashare sla check [flags]", "flag requests newly at risk or breached, once", storage | zone | workdays},
+	"report":              {"datashare report --from YYYY-MM-DD --to YYYY-MM-DD [flags]", "print the compliance report", storage | zone | workdays},
+	"import":              {"datashare import [flags] FILE", "import past requests from a JSON or CSV file", storage | zone | workdays | policy},
 	"notifications retry": {"datashare notifications retry [flags] ID", "queue a dead email or webhook delivery again", storage},
+	"audit verify":        {"datashare audit verify [flags]", "recompute the hash chain of every request's history and name the first broken row", storage},
+	"audit export":        {"datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [flags]", "print the history rows with their hashes as JSON lines", storage | zone},
+	"backup":              {"datashare backup [flags] FILE", "copy a live SQLite database to FILE, which must not exist", storage},
+	"restore":             {"datashare restore [flags] FILE", "put the SQLite backup FILE in place of a database no process has open", storage},
 }
 
 // printHelp lists the options of one run of the command, then the settings

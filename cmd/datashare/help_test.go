@@ -84,6 +84,11 @@ func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 		{"notifications retry", []string{"notifications", "retry", "-h"}, base, nil, nil},
 		{"notifications retry, after the id", []string{"notifications", "retry", "12", "--help"}, base, nil, nil},
 		{"notifications -h", []string{"notifications", "-h"}, base, nil, nil},
+		{"audit verify", []string{"audit", "verify", "-h"}, base, nil, nil},
+		{"audit export", []string{"audit", "export", "-h"}, append(slices.Clone(base), "--tz"), []string{"--from", "--to"}, nil},
+		{"backup", []string{"backup", "-h"}, base, nil, nil},
+		{"backup, after its file", []string{"backup", "copy.db", "-h"}, base, nil, nil},
+		{"restore", []string{"restore", "-h"}, base, nil, nil},
 	}
 	defaults := map[string]setting{}
 	for _, s := range settings {

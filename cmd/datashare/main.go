@@ -37,6 +37,10 @@ Usage:
                                                                  print the compliance report
   datashare import FILE                                          import past requests from a JSON or CSV file
   datashare notifications retry ID                               queue a dead email or webhook delivery again
+  datashare audit verify                                         recompute every request's history hash chain; exit 2 at the first broken row
+  datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD]   print the history rows with their hashes as JSON lines
+  datashare backup FILE                                          copy the live SQLite database to FILE (never overwritten)
+  datashare restore FILE                                         put an SQLite backup in place of a database no process has open
   datashare help [COMMAND]                                       this list, or the flags of one command
 
 Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
@@ -107,6 +111,12 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return notificationsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, stdout)
+	case "backup":
+		return backupCmd(ctx, args[1:], getenv, stdout)
+	case "restore":
+		return restoreCmd(ctx, args[1:], getenv, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])

@@ -138,10 +138,8 @@ func MustSeedRequests(tb testing.TB, db *models.DB, n int, fill func(i int, r *m
 					ts = append(ts, t)
 				}
 			}
-			if len(ts) > 0 {
-				if err := tx.Omit(clause.Associations).CreateInBatches(&ts, batch).Error; err != nil {
-					return err
-				}
+			if err := models.AppendHistory(tx, ts); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -1,0 +1,13 @@
+-- Each history row carries a hash of its content and of the row before it
+-- of the same request (models.HistoryHash), so that a row changed or
+-- removed behind the append-only triggers breaks its request's chain. The
+-- rows already stored are chained here, with the triggers lifted for the
+-- length of this migration's transaction only.
+ALTER TABLE transitions ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE transitions ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+DROP TRIGGER transitions_no_update;
+-- step: hash history
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+BEGIN
+    SELECT RAISE(ABORT, 'transitions are append-only');
+END;

@@ -100,7 +100,7 @@ func readmeProgram(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "<!-- verify-export.go -->\n```go\n")
+	_, rest, ok := strings.Cut(string(b), "<!-- readme-test: file verify-export.go -->\n```go\n")
 	prog, _, ok2 := strings.Cut(rest, "```\n")
 	if !ok || !ok2 {
 		t.Fatal("the README has no verify-export.go block")

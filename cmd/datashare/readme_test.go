@@ -30,6 +30,9 @@ import (
 //   - The comment <!-- readme-test: skip --> on the line before a block marks
 //     an illustration that is not run (Docker, a PostgreSQL address, the
 //     test commands themselves).
+//   - <!-- readme-test: file NAME --> before a block of any kind makes the
+//     block the file NAME in the examples' folder, from there on, as a
+//     reader would save it (a program the next example runs).
 //   - <!-- readme-test: server --> marks an example that starts the service
 //     and keeps it running ("in one terminal"): it runs in the background,
 //     its output is what it printed up to its "datashare listening on" line,
@@ -96,10 +99,11 @@ func TestMain(m *testing.M) {
 // example is one shell block of the README with the output shown for it.
 type example struct {
 	line   int    // of the opening fence
-	code   string // the commands
+	code   string // the commands, or the file's text
 	want   string // the output blocks after it, joined
 	skip   bool
 	server bool
+	file   string // the name to save code as, instead of running it
 }
 
 var fenceRE = regexp.MustCompile("^( *)```(\\w*)\\s*$")
@@ -108,6 +112,8 @@ const (
 	markerSkip   = "<!-- readme-test: skip -->"
 	markerServer = "<!-- readme-test: server -->"
 )
+
+var markerFileRE = regexp.MustCompile(`^<!-- readme-test: file ([\w.-]+) -->$`)
 
 // parseExamples reads the sh blocks of a markdown text and the output
 // blocks that follow each, by the convention of TestREADMEExamples.
@@ -132,7 +138,7 @@ func parseExamples(md string) ([]example, error) {
 		}
 		indent, lang := m[1], m[2]
 		b := block{line: i + 1, lang: lang, afterBlock: sinceClose == 0}
-		if lastNonBlank == markerSkip || lastNonBlank == markerServer {
+		if lastNonBlank == markerSkip || lastNonBlank == markerServer || markerFileRE.MatchString(lastNonBlank) {
 			b.marker = lastNonBlank
 		}
 		var body []string
@@ -152,6 +158,10 @@ func parseExamples(md string) ([]example, error) {
 	var out []example
 	for i := 0; i < len(blocks); i++ {
 		b := blocks[i]
+		if m := markerFileRE.FindStringSubmatch(b.marker); m != nil {
+			out = append(out, example{line: b.line, code: b.body, file: m[1]})
+			continue
+		}
 		if b.lang != "sh" {
 			continue
 		}
@@ -205,6 +215,11 @@ func newReadmeRunner(t *testing.T) *readmeRunner {
 		"TMPDIR=" + dir,
 		"LANG=C.UTF-8",
 		"TZ=UTC",
+		// A program of the README is run with go run: the build cache of
+		// this test's own build saves compiling the standard library again.
+		"GOCACHE=" + goEnv(t, "GOCACHE"),
+		"GOPATH=" + goEnv(t, "GOPATH"),
+		"GOFLAGS=-mod=mod",
 		"DATASHARE_ADDR=127.0.0.1:" + r.port,
 		// Never: nothing is scheduled while the examples run.
 		"DATASHARE_SLA_CHECK_SCHEDULE=0 0 30 2 *",
@@ -212,6 +227,14 @@ func newReadmeRunner(t *testing.T) *readmeRunner {
 	}
 	t.Cleanup(r.stopServer)
 	return r
+}
+
+func goEnv(t *testing.T, name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func freePort(t *testing.T) string {
@@ -253,6 +276,12 @@ func (r *readmeRunner) command(ctx context.Context, ex example) *exec.Cmd {
 func (r *readmeRunner) run(ex example) bool {
 	t := r.t
 	t.Helper()
+	if ex.file != "" {
+		if err := os.WriteFile(filepath.Join(r.dir, ex.file), []byte(ex.code+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
 	if ex.server {
 		return r.startServer(ex)
 	}
@@ -384,7 +413,8 @@ func outputMatches(want, got string) bool {
 func TestParseExamplesFollowsTheConvention(t *testing.T) {
 	md := "Intro\n\n```sh\necho a\n```\n\n```text\na\n```\n```json\n{}\n```\n\nProse.\n\n```json\n{\"not\": \"an output\"}\n```\n\n" +
 		"<!-- readme-test: skip -->\n```sh\ndocker run x\n```\n\n<!-- readme-test: server -->\n```sh\n./datashare serve\n```\n\n" +
-		"- a list item:\n\n  ```sh\n  echo indented\n  ```\n\n```sh\ntrue\n```\nProse.\n```text\nnot an output\n```\n"
+		"- a list item:\n\n  ```sh\n  echo indented\n  ```\n\n```sh\ntrue\n```\nProse.\n```text\nnot an output\n```\n" +
+		"\n<!-- readme-test: file main.go -->\n```go\npackage main\n```\n"
 	got, err := parseExamples(md)
 	if err != nil {
 		t.Fatal(err)
@@ -395,6 +425,7 @@ func TestParseExamplesFollowsTheConvention(t *testing.T) {
 		{line: 26, code: "./datashare serve", server: true},
 		{line: 32, code: "echo indented"},
 		{line: 36, code: "true"},
+		{line: 45, code: "package main", file: "main.go"},
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got %+v\nwant %+v", got, want)

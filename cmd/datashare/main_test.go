@@ -646,29 +646,41 @@ func TestServeDemoPrintsSignInAddressAndPassword(t *testing.T) {
 		t.Fatalf("stdout has no demo password line:\n%s", out)
 	}
 	for _, email := range []string{mohRequester, govtechAdmin, "msf.approver2@demo.gov.sg"} {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, err := c.Get(m[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		var csrf string
-		u, _ := url.Parse(p.url)
-		for _, ck := range jar.Cookies(u) {
-			if ck.Name == "datashare_csrf" {
-				csrf = ck.Value
-			}
-		}
-		res, err = c.PostForm(m[1], url.Values{"email": {email}, "password": {pw[1]}, "csrf": {csrf}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
-			t.Errorf("sign in as %s with the demo password: %d to %q, want 303 to /", email, res.StatusCode, res.Header.Get("Location"))
+		p.mustSignIn(t, email)
+	}
+}
+
+// mustSignIn signs email in through the pages with the demo password and
+// returns a client carrying the session.
+func (p *program) mustSignIn(t *testing.T, email string) *http.Client {
+	t.Helper()
+	pw := demoPasswordRE.FindStringSubmatch(p.stdout.String())
+	if pw == nil {
+		t.Fatalf("stdout has no demo password line:\n%s", p.stdout)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(p.url + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var csrf string
+	u, _ := url.Parse(p.url)
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "datashare_csrf" {
+			csrf = ck.Value
 		}
 	}
+	res, err = c.PostForm(p.url+"/login", url.Values{"email": {email}, "password": {pw[1]}, "csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("sign in as %s with the demo password: %d to %q, want 303 to /", email, res.StatusCode, res.Header.Get("Location"))
+	}
+	return c
 }
 
 // Right after start the demo has something for every SLA feature: a

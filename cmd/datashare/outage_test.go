@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -53,39 +51,6 @@ func send(t *testing.T, c *http.Client, method, addr, token string, body any) an
 		t.Fatal(err)
 	}
 	return answer{status: res.StatusCode, header: res.Header, body: string(b), took: time.Since(start)}
-}
-
-// mustSignIn signs email in through the pages with the demo password and
-// returns a client carrying the session.
-func (p *program) mustSignIn(t *testing.T, email string) *http.Client {
-	t.Helper()
-	pw := demoPasswordRE.FindStringSubmatch(p.stdout.String())
-	if pw == nil {
-		t.Fatalf("stdout has no demo password line:\n%s", p.stdout)
-	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(p.url + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var csrf string
-	u, _ := url.Parse(p.url)
-	for _, ck := range jar.Cookies(u) {
-		if ck.Name == "datashare_csrf" {
-			csrf = ck.Value
-		}
-	}
-	res, err = c.PostForm(p.url+"/login", url.Values{"email": {email}, "password": {pw[1]}, "csrf": {csrf}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in as %s: got %d, want 303", email, res.StatusCode)
-	}
-	return c
 }
 
 // The service answers 503 unavailable, with Retry-After, while PostgreSQL

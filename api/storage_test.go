@@ -1,13 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-
-	"gorm.io/gorm"
 
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -20,15 +17,6 @@ import (
 func TestFullDatabaseAnswers507AndReadinessSaysSo(t *testing.T) {
 	db := modelstest.MustOpen(t, models.SQLite)
 	e := newQuietEnv(t, db)
-	setLimit := func(pages string) {
-		t.Helper()
-		// The limit is the writer connection's, which the writer keeps.
-		if err := db.Tx(context.Background(), func(ctx context.Context, tx *gorm.DB) error {
-			return tx.Exec("PRAGMA max_page_count = " + pages).Error
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	send := func(rq request) resp {
 		t.Helper()
 		req, res, body, err := e.send(rq)
@@ -44,7 +32,7 @@ func TestFullDatabaseAnswers507AndReadinessSaysSo(t *testing.T) {
 		return b
 	}()}
 
-	setLimit("1") // SQLite raises it to the current size
+	modelstest.MustFill(t, db)
 	r := send(create)
 	var eb struct {
 		Error struct{ Code, Message string }
@@ -60,7 +48,7 @@ func TestFullDatabaseAnswers507AndReadinessSaysSo(t *testing.T) {
 		t.Errorf("GET /api/v1/requests on a full database: got %d %s, want 200", r.Status, r.Body)
 	}
 
-	setLimit("1073741823")
+	modelstest.MustUnfill(t, db)
 	if r := send(request{method: "GET", path: "/readyz"}); r.Status != http.StatusOK {
 		t.Errorf("GET /readyz once there is room: got %d %s, want 200", r.Status, r.Body)
 	}

@@ -1,12 +1,9 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
-
-	"gorm.io/gorm"
 
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -20,19 +17,10 @@ func TestFullDatabaseAnswers507Page(t *testing.T) {
 	db := modelstest.MustOpen(t, models.SQLite)
 	s := newSite(t, db, siteOptions{})
 	req := s.signIn(t, "req@msf.gov.sg")
-	setLimit := func(pages string) {
-		t.Helper()
-		// The limit is the writer connection's, which the writer keeps.
-		if err := db.Tx(context.Background(), func(ctx context.Context, tx *gorm.DB) error {
-			return tx.Exec("PRAGMA max_page_count = " + pages).Error
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	form := draftForm("Census")
 	form.Set("data_description", strings.Repeat("Counts per block. ", 270)) // more than a page
 
-	setLimit("1") // SQLite raises it to the current size
+	modelstest.MustFill(t, db)
 	a := req.post("/requests/new", form)
 	wantStatus(t, "new request on a full database", a, http.StatusInsufficientStorage)
 	wantContains(t, "new request on a full database", a, "The service has no room to save this", "nothing was saved")
@@ -40,7 +28,7 @@ func TestFullDatabaseAnswers507Page(t *testing.T) {
 		t.Errorf("new request on a full database: Content-Type %q, want text/html", ct)
 	}
 
-	setLimit("1073741823")
+	modelstest.MustUnfill(t, db)
 	if a := req.post("/requests/new", form); a.Status != http.StatusSeeOther {
 		t.Errorf("new request once there is room: got %d, want 303\n%s", a.Status, a.Body)
 	}

@@ -149,3 +149,21 @@ func MustSeedRequests(tb testing.TB, db *models.DB, n int, fill func(i int, r *m
 	}
 	return ids
 }
+
+// MustFill makes the SQLite database db full, as a full disk would, until
+// MustUnfill: SQLite's max_page_count, set on the writer connection, fails
+// every write that needs a new page with SQLITE_FULL.
+func MustFill(tb testing.TB, db *models.DB) { mustLimitPages(tb, db, "1") } // raised to the current size
+
+// MustUnfill gives a database MustFill filled its room back.
+func MustUnfill(tb testing.TB, db *models.DB) { mustLimitPages(tb, db, "1073741823") }
+
+func mustLimitPages(tb testing.TB, db *models.DB, pages string) {
+	tb.Helper()
+	// The limit is the writer connection's, which the writer keeps.
+	if err := db.Tx(context.Background(), func(ctx context.Context, tx *gorm.DB) error {
+		return tx.Exec("PRAGMA max_page_count = " + pages).Error
+	}); err != nil {
+		tb.Fatal(err)
+	}
+}

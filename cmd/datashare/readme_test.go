@@ -219,7 +219,6 @@ func newReadmeRunner(t *testing.T) *readmeRunner {
 		// this test's own build saves compiling the standard library again.
 		"GOCACHE=" + goEnv(t, "GOCACHE"),
 		"GOPATH=" + goEnv(t, "GOPATH"),
-		"GOFLAGS=-mod=mod",
 		"DATASHARE_ADDR=127.0.0.1:" + r.port,
 		// Never: nothing is scheduled while the examples run.
 		"DATASHARE_SLA_CHECK_SCHEDULE=0 0 30 2 *",

@@ -46,7 +46,7 @@ func JSON(body []byte) error {
 	if !bytes.Contains(body, []byte(`\u0000`)) {
 		return nil // the only way left for a decoded string to hold NUL
 	}
-	err := walkJSON(json.NewDecoder(bytes.NewReader(body)), "")
+	err := walkJSON(json.NewDecoder(bytes.NewReader(body)), &jsonPath{})
 	if errors.Is(err, errNotJSON) {
 		return nil
 	}
@@ -83,14 +83,16 @@ var errNotJSON = errors.New("not JSON")
 // walkJSON checks the value starting at the decoder's next token; path
 // names it. It returns errNotJSON when the document stops parsing, so that
 // no loop waits on a decoder that cannot move on.
-func walkJSON(dec *json.Decoder, path string) error {
+func walkJSON(dec *json.Decoder, path *jsonPath) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return errNotJSON
 	}
 	switch t := tok.(type) {
 	case string:
-		return Text(nameOr(path), t)
+		if !Valid(t) {
+			return Text(nameOr(path.String()), t)
+		}
 	case json.Delim:
 		switch t {
 		case '{':
@@ -101,15 +103,21 @@ func walkJSON(dec *json.Decoder, path string) error {
 				}
 				key, _ := kt.(string)
 				if !Valid(key) {
-					return Text(nameOr(path), key)
+					return Text(nameOr(path.String()), key)
 				}
-				if err := walkJSON(dec, join(path, key)); err != nil {
+				path.push(key, -1)
+				err = walkJSON(dec, path)
+				path.pop()
+				if err != nil {
 					return err
 				}
 			}
 		case '[':
 			for i := 0; dec.More(); i++ {
-				if err := walkJSON(dec, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				path.push("", i)
+				err := walkJSON(dec, path)
+				path.pop()
+				if err != nil {
 					return err
 				}
 			}
@@ -119,6 +127,36 @@ func walkJSON(dec *json.Decoder, path string) error {
 		}
 	}
 	return nil
+}
+
+// jsonPath is where a walk is in a document, written out only for an
+// error: building it at every level would cost the square of the depth.
+type jsonPath struct {
+	steps []jsonStep
+}
+
+type jsonStep struct {
+	key   string
+	index int // -1 for a key
+}
+
+func (p *jsonPath) push(key string, index int) { p.steps = append(p.steps, jsonStep{key, index}) }
+func (p *jsonPath) pop()                       { p.steps = p.steps[:len(p.steps)-1] }
+
+// String is the path as events[2].comment.
+func (p *jsonPath) String() string {
+	var b strings.Builder
+	for _, s := range p.steps {
+		if s.index >= 0 {
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.key)
+	}
+	return b.String()
 }
 
 func join(path, key string) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"datashare/errs"
 )
@@ -109,5 +110,25 @@ func TestReaderHoldsAStreamToTheRule(t *testing.T) {
 				t.Errorf("%s, %s: got %q, %v; want %q", c.name, name, got, err, c.body)
 			}
 		}
+	}
+}
+
+// A deep document is walked in time linear in its size: the path of a
+// string is written out only when it is refused.
+func TestJSONOfADeepDocument(t *testing.T) {
+	const depth = 200000
+	body := strings.Repeat("[", depth) + `"\u0000"` + strings.Repeat("]", depth)
+	done := make(chan error, 1)
+	go func() { done <- JSON([]byte(body)) }()
+	select {
+	case err := <-done:
+		if !errs.Is(err, errs.Invalid) {
+			t.Fatalf("got %v, want invalid", err)
+		}
+		if want := strings.Repeat("[0]", depth); !strings.Contains(err.Error(), want[:30]) {
+			t.Errorf("got %.80s…, want the path [0][0]…", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("JSON of a document 200,000 deep did not return within 20 s")
 	}
 }

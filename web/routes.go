@@ -47,13 +47,16 @@ func add(e *echo.Echo, method, path string, h echo.HandlerFunc, mw []echo.Middle
 // registerRoutes is the one place that lists every page.
 func (a *app) registerRoutes(e *echo.Echo) {
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
-	base := []echo.MiddlewareFunc{gzip, api.NoStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	session := []echo.MiddlewareFunc{echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	base := append([]echo.MiddlewareFunc{gzip, api.NoStore}, session...)
 	r := router{e: e, public: base, signed: append(append([]echo.MiddlewareFunc{}, base...), a.requireUser)}
 
 	add(e, http.MethodGet, assetPrefix+"*", a.handleAsset, []echo.MiddlewareFunc{gzip})
 
 	r.open(http.MethodGet, "/login", a.handleLoginForm)
-	add(e, http.MethodPost, "/login", a.handleLogin, append(append([]echo.MiddlewareFunc{}, base...), loginLimit()))
+	// The limit comes before the session, so that a flood costs no
+	// database read.
+	add(e, http.MethodPost, "/login", a.handleLogin, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 	r.page(http.MethodPost, "/logout", a.handleLogout)
 
 	r.page(http.MethodGet, "/", a.handleHome)

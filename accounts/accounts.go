@@ -1,6 +1,9 @@
 // Package accounts owns agencies, users and their API tokens: creating them,
 // who may do so, and turning a presented token into a user. Tokens are
-// random secrets of which only a SHA-256 digest is stored.
+// random secrets of which only a SHA-256 digest is stored. Password sign-in
+// (signin.go) counts failures per email in the database, so that every
+// replica sees them, locks an email out after too many, and records every
+// sign-in and sign-out for the user's own list.
 package accounts
 
 import (
@@ -11,12 +14,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -41,11 +44,21 @@ var agencyCode = regexp.MustCompile(`^[A-Z0-9]{2,16}$`)
 type Service struct {
 	db  *models.DB
 	now func() time.Time
+	log *slog.Logger
 }
 
 // NewService returns a Service over db; now is the clock.
 func NewService(db *models.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, log: slog.New(slog.DiscardHandler)}
+}
+
+// WithLog has the service log every sign-in, failure, refusal and sign-out
+// to l, and returns it.
+func (s *Service) WithLog(l *slog.Logger) *Service {
+	if l != nil {
+		s.log = l
+	}
+	return s
 }
 
 // RolesOf parses a user's stored roles.
@@ -400,40 +413,6 @@ func (s *Service) RevokeTokensNamed(ctx context.Context, userID int64, name stri
 // CreateUserUnchecked adds a user without the admin check; for seeding.
 func (s *Service) CreateUserUnchecked(ctx context.Context, in NewUser) (models.User, error) {
 	return s.createUser(ctx, in)
-}
-
-// ErrSignIn is the one answer to a wrong email or a wrong password, so that
-// a sign-in form does not tell which emails have accounts.
-var ErrSignIn = errs.E(errs.Unauthenticated, "Email or password is incorrect")
-
-// dummyHash is compared against when no user has the email, so that an
-// unknown email costs the same bcrypt work as a wrong password. It is made
-// at the first sign-in, not at every start of every command.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("datashare-no-such-user"), bcrypt.DefaultCost)
-	return h
-})
-
-// SignIn returns the user whose email and password these are, or ErrSignIn.
-// A user without a password cannot sign in with one.
-func (s *Service) SignIn(ctx context.Context, email, password string) (models.User, error) {
-	u, err := s.UserByEmail(ctx, email)
-	switch {
-	case errs.Is(err, errs.NotFound):
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return models.User{}, ErrSignIn
-	case err != nil:
-		return models.User{}, fmt.Errorf("sign in: %w", err)
-	}
-	if u.PasswordHash == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return models.User{}, ErrSignIn
-	}
-	// bcrypt reads 72 bytes: a longer password would match on its start.
-	if len(password) > 72 || bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(password)) != nil {
-		return models.User{}, ErrSignIn
-	}
-	return u, nil
 }
 
 // UserByID returns user id, or not_found.

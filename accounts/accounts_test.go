@@ -94,14 +94,14 @@ func TestPasswordLengthAndSignIn(t *testing.T) {
 		if !tc.ok {
 			continue
 		}
-		if _, err := s.SignIn(ctx, "REQ@msf.gov.sg", tc.password); err != nil {
+		if _, err := s.SignIn(ctx, "REQ@msf.gov.sg", tc.password, "192.0.2.1"); err != nil {
 			t.Errorf("%s: sign in with it: %v", tc.name, err)
 		}
-		if _, err := s.SignIn(ctx, "req@msf.gov.sg", tc.password+"x"); err != accounts.ErrSignIn {
+		if _, err := s.SignIn(ctx, "req@msf.gov.sg", tc.password+"x", "192.0.2.1"); err != accounts.ErrSignIn {
 			t.Errorf("%s: sign in with another password: got %v, want ErrSignIn", tc.name, err)
 		}
 	}
-	if _, err := s.SignIn(ctx, "nobody@msf.gov.sg", strings.Repeat("a", 72)); err != accounts.ErrSignIn {
+	if _, err := s.SignIn(ctx, "nobody@msf.gov.sg", strings.Repeat("a", 72), "192.0.2.1"); err != accounts.ErrSignIn {
 		t.Errorf("unknown email: got %v, want the same ErrSignIn", err)
 	}
 }

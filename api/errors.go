@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,6 +25,7 @@ var statusOf = map[errs.Code]int{
 	errs.Invalid:            http.StatusUnprocessableEntity,
 	errs.Unavailable:        http.StatusServiceUnavailable,
 	errs.StorageFull:        http.StatusInsufficientStorage,
+	errs.TooManyRequests:    http.StatusTooManyRequests,
 	errs.Internal:           http.StatusInternalServerError,
 }
 
@@ -41,6 +44,7 @@ var codeOfStatus = map[int]errs.Code{
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusRequestEntityTooLarge: errs.TooLarge,
 	http.StatusUnsupportedMediaType:  errs.UnsupportedMedia,
+	http.StatusTooManyRequests:       errs.TooManyRequests,
 }
 
 type errorBody struct {
@@ -88,12 +92,14 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		body = errorDetail{Code: string(code), Message: msg}
 	}
+	if e != nil {
+		SetRetryAfter(c.Response().Header(), e)
+	}
 	// A storage fault keeps its status, and its cause is logged as a
 	// warning rather than as a bug.
 	if e != nil && e.Code.OfStorage() {
 		s.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
-		SetRetryAfter(c.Response().Header(), e.Code)
 	} else if status == 0 || status >= 500 {
 		s.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
@@ -118,9 +124,14 @@ func Classify(err error) *errs.Error {
 	return models.Fault(err)
 }
 
-// SetRetryAfter sets the Retry-After header of code, if it has one.
-func SetRetryAfter(h http.Header, code errs.Code) {
-	if v, ok := retryAfter[code]; ok {
+// SetRetryAfter sets the Retry-After header of e: its own RetryAfter in
+// whole seconds, rounded up, or else that of its code, if the code has one.
+func SetRetryAfter(h http.Header, e *errs.Error) {
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.RetryAfter.Seconds())), 10))
+		return
+	}
+	if v, ok := retryAfter[e.Code]; ok {
 		h.Set("Retry-After", v)
 	}
 }

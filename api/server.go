@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"datashare/accounts"
 	"datashare/errs"
@@ -61,6 +62,9 @@ type Deps struct {
 
 type server struct {
 	Deps
+	// tokenFailures counts, per client address, the requests whose bearer
+	// token is unknown or revoked.
+	tokenFailures *middleware.RateLimiterMemoryStore
 }
 
 // New returns the echo instance serving every route.
@@ -68,10 +72,17 @@ func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	s := &server{Deps: d}
+	s := &server{Deps: d, tokenFailures: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Every(tokenFailureEvery), Burst: tokenFailureBurst, ExpiresIn: tokenFailureBurst * tokenFailureEvery,
+	})}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	// The client's address, as limits and logs see it, is the connection's,
+	// or the one X-Forwarded-For names when the connection comes from a
+	// loopback or private address (a proxy of the deployment): a client on
+	// the internet cannot choose its own by sending the header.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = strictBinder{}
 	if d.Metrics != nil {
@@ -150,7 +161,7 @@ func (s *server) handleReady(c echo.Context) error {
 			code = e.Code
 		}
 		s.Log.Warn("database not ready", "code", code, "error", err)
-		SetRetryAfter(c.Response().Header(), errs.Unavailable)
+		SetRetryAfter(c.Response().Header(), &errs.Error{Code: errs.Unavailable})
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": string(code)})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error. The values are stable: clients see them as the
@@ -22,9 +23,10 @@ const (
 	PreconditionFailed Code = "precondition_failed" // If-Match did not match
 	TooLarge           Code = "too_large"           // body over the limit
 	UnsupportedMedia   Code = "unsupported_media_type"
-	Unavailable        Code = "unavailable"  // the database cannot be reached or did not answer in time; try again later
-	StorageFull        Code = "storage_full" // the database has no room left for a write; reads still work
-	Internal           Code = "internal"     // a bug; the message is generic
+	Unavailable        Code = "unavailable"       // the database cannot be reached or did not answer in time; try again later
+	StorageFull        Code = "storage_full"      // the database has no room left for a write; reads still work
+	TooManyRequests    Code = "too_many_requests" // too many attempts from this client or for this account; RetryAfter says when to try again
+	Internal           Code = "internal"          // a bug; the message is generic
 )
 
 // OfStorage reports whether c blames the database rather than the
@@ -38,6 +40,9 @@ type Error struct {
 	Message string
 	Field   string
 	Err     error // the cause, if any; never shown to clients
+	// RetryAfter, when set, is how long until the same call may succeed
+	// (the end of a lockout, the refill of a rate limit).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -35,6 +35,30 @@ type Token struct {
 
 func (Token) TableName() string { return "api_tokens" }
 
+// SignInFailures counts the failed password sign-ins of one email, as
+// migration 0012 describes.
+type SignInFailures struct {
+	Email       string `gorm:"primaryKey"`
+	Failures    int
+	WindowStart time.Time
+	LockedUntil *time.Time
+}
+
+func (SignInFailures) TableName() string { return "sign_in_failures" }
+
+// SignInEvent is one sign-in, failed or refused attempt, or sign-out.
+// UserID is nil when no user has the email.
+type SignInEvent struct {
+	ID      int64 `gorm:"primaryKey"`
+	UserID  *int64
+	Email   string
+	Address string
+	Outcome string
+	At      time.Time
+}
+
+func (SignInEvent) TableName() string { return "sign_in_events" }
+
 // Request is a request for another agency's data.
 type Request struct {
 	ID                int64 `gorm:"primaryKey"`

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -17,6 +18,7 @@ type accountView struct {
 	Roles                 string
 	Current, New, Confirm fieldView
 	Problems              []problem
+	SignIns               []models.SignInEvent
 }
 
 // accountView never carries a password back into the form: a refused
@@ -42,6 +44,9 @@ func (a *app) accountView(c echo.Context) (*accountView, error) {
 		roles = append(roles, roleLabel(string(r)))
 	}
 	v.Roles = strings.Join(roles, ", ")
+	if v.SignIns, err = a.Accounts.RecentSignIns(ctx, viewer(c).Actor); err != nil {
+		return nil, err
+	}
 	v.Current = fieldView{ID: "current_password", Name: "current_password", Label: "Current password", Type: "password", Required: true, Autocomplete: "current-password"}
 	v.New = fieldView{ID: "new_password", Name: "new_password", Label: "New password", Type: "password", Required: true, Autocomplete: "new-password",
 		Hint: "At least 12 characters (at most 72). A few unrelated words make a strong password that is easy to remember."}
@@ -50,6 +55,21 @@ func (a *app) accountView(c echo.Context) (*accountView, error) {
 }
 
 var roleLabels = map[string]string{"requester": "Requester", "approver": "Approver", "manager": "Manager", "admin": "Admin"}
+
+var signInLabels = map[string]string{
+	accounts.OutcomeSignedIn:  "Signed in",
+	accounts.OutcomeFailed:    "Wrong password",
+	accounts.OutcomeLocked:    fmt.Sprintf("Wrong password; sign-in locked for %g minutes", accounts.LockoutPeriod.Minutes()),
+	accounts.OutcomeRefused:   "Refused: sign-in locked after failed attempts",
+	accounts.OutcomeSignedOut: "Signed out",
+}
+
+func signInLabel(outcome string) string {
+	if l, ok := signInLabels[outcome]; ok {
+		return l
+	}
+	return outcome
+}
 
 func roleLabel(r string) string {
 	if l, ok := roleLabels[r]; ok {

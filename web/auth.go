@@ -2,9 +2,11 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"datashare/api"
 	"datashare/errs"
 )
 
@@ -40,20 +42,32 @@ func (a *app) handleLoginForm(c echo.Context) error {
 func (a *app) handleLogin(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
-	u, err := a.Accounts.SignIn(c.Request().Context(), email, password)
-	if errs.Is(err, errs.Unauthenticated) {
-		a.Log.Info("sign-in refused", "email", email, "address", c.RealIP())
+	u, err := a.Accounts.SignIn(c.Request().Context(), email, password, c.RealIP())
+	switch {
+	case errs.Is(err, errs.Unauthenticated):
 		v := a.loginView(email, next, "Email or password is incorrect")
 		return a.render(c, http.StatusUnauthorized, "login", v)
-	}
-	if err != nil {
+	case errs.Is(err, errs.TooManyRequests):
+		e := api.Classify(err)
+		api.SetRetryAfter(c.Response().Header(), e)
+		v := a.loginView(email, next, "Too many failed sign-ins for this email. Try again after "+a.when(untilMinute(a.Now().Add(e.RetryAfter)))+".")
+		return a.render(c, api.Status(e.Code), "login", v)
+	case err != nil:
 		return err
 	}
 	if err := a.signIn(c, u); err != nil {
 		return err
 	}
-	a.Log.Info("signed in", "user_id", u.ID, "email", u.Email, "address", c.RealIP())
 	return seeOther(c, next)
+}
+
+// untilMinute rounds t up to the minute, as the page shows it: a person
+// told 10:15 must not be refused at 10:15.
+func untilMinute(t time.Time) time.Time {
+	if m := t.Truncate(time.Minute); !m.Equal(t) {
+		return m.Add(time.Minute)
+	}
+	return t
 }
 
 func (a *app) handleLogout(c echo.Context) error {
@@ -61,6 +75,8 @@ func (a *app) handleLogout(c echo.Context) error {
 	if err := a.signOut(c, "You have signed out."); err != nil {
 		return err
 	}
-	a.Log.Info("signed out", "user_id", v.ID, "email", v.Email, "address", c.RealIP())
+	if err := a.Accounts.SignedOut(c.Request().Context(), v.Actor, c.RealIP()); err != nil {
+		return err
+	}
 	return seeOther(c, "/login")
 }

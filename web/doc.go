@@ -5,7 +5,8 @@
 // Where things are:
 //   - web.go (Deps, Mount) and routes.go, which registers every page and
 //     the middleware each one runs behind (gzip, session, CSRF, the
-//     signed-in user); GET pages answer HEAD too;
+//     signed-in user, the per-address limit of sign-in attempts); GET
+//     pages answer HEAD too;
 //   - session.go (who is signed in, sign-in and sign-out, flash messages,
 //     the local ?next= path), security.go (CSRF; the headers of every
 //     answer and the check of form fields are the API's, in api/headers.go

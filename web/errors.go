@@ -27,6 +27,7 @@ var headings = map[int]string{
 	http.StatusPreconditionFailed:    "Someone else changed this meanwhile",
 	http.StatusRequestEntityTooLarge: "What was sent is too large",
 	http.StatusUnprocessableEntity:   "Please check what you entered",
+	http.StatusTooManyRequests:       "Too many attempts",
 	http.StatusInternalServerError:   "Something went wrong on our side",
 	http.StatusServiceUnavailable:    "The service cannot reach its database",
 	http.StatusInsufficientStorage:   "The service has no room to save this",
@@ -54,10 +55,12 @@ func (a *app) renderError(c echo.Context, err error) {
 			msg = m
 		}
 	}
+	if e != nil {
+		api.SetRetryAfter(c.Response().Header(), e)
+	}
 	if e != nil && e.Code.OfStorage() {
 		a.Log.Warn("storage fault", "code", e.Code, "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)
-		api.SetRetryAfter(c.Response().Header(), e.Code)
 	} else if v.Status == 0 || v.Status >= 500 {
 		a.Log.Error("internal error", "error", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method, "path", c.Request().URL.Path)

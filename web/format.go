@@ -17,6 +17,7 @@ func (a *app) funcs() template.FuncMap {
 		"stateLabel":  stateLabel,
 		"statusLabel": statusLabel,
 		"actionLabel": actionLabel,
+		"signInLabel": signInLabel,
 		"asset":       func(name string) string { return a.assets.URL(name) },
 		"pct":         pct,
 		"target":      func() string { return fmt.Sprintf("%g", a.SLA.Settings().Target) },

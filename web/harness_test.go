@@ -90,6 +90,7 @@ type browser struct {
 	tb     testing.TB
 	site   *site
 	client *http.Client
+	addr   string // the client address the requests come from, when set
 }
 
 func (s *site) browser(tb testing.TB) *browser {
@@ -125,6 +126,11 @@ type answer struct {
 
 func (b *browser) do(req *http.Request) answer {
 	b.tb.Helper()
+	if b.addr != "" {
+		// The test server's peer is loopback, which the service trusts as
+		// a proxy of the deployment.
+		req.Header.Set("X-Forwarded-For", b.addr)
+	}
 	res, err := b.client.Do(req)
 	if err != nil {
 		b.tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
@@ -231,7 +237,13 @@ func (s *site) replica(tb testing.TB, o siteOptions) *site {
 // on is the same browser (the same cookie jar) pointed at another server
 // of the same host.
 func (b *browser) on(s *site) *browser {
-	return &browser{tb: b.tb, site: s, client: b.client}
+	return &browser{tb: b.tb, site: s, client: b.client, addr: b.addr}
+}
+
+// from is the same browser sending from the client address addr, as a
+// proxy in front of the service would tell it.
+func (b *browser) from(addr string) *browser {
+	return &browser{tb: b.tb, site: b.site, client: b.client, addr: addr}
 }
 
 // send sends a form with the given headers and nothing added: no CSRF

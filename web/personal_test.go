@@ -276,7 +276,7 @@ func TestAccountPage(t *testing.T) {
 				}
 			}
 		}
-		if _, err := s.Accounts.SignIn(context.Background(), "approver1@moh.gov.sg", password); err != nil {
+		if _, err := s.Accounts.SignIn(context.Background(), "approver1@moh.gov.sg", password, "192.0.2.1"); err != nil {
 			t.Errorf("a refused change changed the password: %v", err)
 		}
 
@@ -288,7 +288,7 @@ func TestAccountPage(t *testing.T) {
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "Your password has been changed; other sessions have been signed out.") {
 			t.Errorf("after the change /account: status %d, want 200 with the flash", p.Status)
 		}
-		if _, err := s.Accounts.SignIn(context.Background(), "approver1@moh.gov.sg", fresh); err != nil {
+		if _, err := s.Accounts.SignIn(context.Background(), "approver1@moh.gov.sg", fresh, "192.0.2.1"); err != nil {
 			t.Errorf("the new password does not sign in: %v", err)
 		}
 	})

@@ -66,7 +66,7 @@ func TestCrossSiteFormPostsAreRefused(t *testing.T) {
 		if n, _ := s.Notifications.Unread(ctx, s.Users[email].ID); n != 1 {
 			t.Errorf("after refused posts, unread: got %d, want 1", n)
 		}
-		if _, err := s.Accounts.SignIn(ctx, email, password); err != nil {
+		if _, err := s.Accounts.SignIn(ctx, email, password, "192.0.2.1"); err != nil {
 			t.Errorf("after refused posts the password changed: %v", err)
 		}
 		if prefs, _, _ := s.Notifications.Preferences(ctx, s.Users[email]); !prefs["email"]["request.submitted"] {

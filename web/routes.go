@@ -3,11 +3,14 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"datashare/api"
+	"datashare/errs"
 )
 
 func isAPIPath(p string) bool {
@@ -44,17 +47,43 @@ func add(e *echo.Echo, method, path string, h echo.HandlerFunc, mw []echo.Middle
 // registerRoutes is the one place that lists every page.
 func (a *app) registerRoutes(e *echo.Echo) {
 	gzip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
-	base := []echo.MiddlewareFunc{gzip, api.NoStore, echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	session := []echo.MiddlewareFunc{echo.WrapMiddleware(a.sessions.LoadAndSave), a.pageErrors, a.csrf()}
+	base := append([]echo.MiddlewareFunc{gzip, api.NoStore}, session...)
 	r := router{e: e, public: base, signed: append(append([]echo.MiddlewareFunc{}, base...), a.requireUser)}
 
 	add(e, http.MethodGet, assetPrefix+"*", a.handleAsset, []echo.MiddlewareFunc{gzip})
 
 	r.open(http.MethodGet, "/login", a.handleLoginForm)
-	r.open(http.MethodPost, "/login", a.handleLogin)
+	// The limit comes before the session, so that a flood costs no
+	// database read.
+	add(e, http.MethodPost, "/login", a.handleLogin, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 	r.page(http.MethodPost, "/logout", a.handleLogout)
 
 	r.page(http.MethodGet, "/", a.handleHome)
 	a.registerRequestPages(r)
 	a.registerReportPages(r)
 	a.registerPersonalPages(r)
+}
+
+// Each client address may try to sign in loginBurst times at once, then
+// once every loginEvery: enough for a person, too few for a flood, which
+// the lockout of each email does not bound.
+const (
+	loginBurst = 10
+	loginEvery = 6 * time.Second
+)
+
+// loginLimit refuses the sign-in attempts of an address past the limit
+// with too_many_requests. Its count is each replica's own.
+func loginLimit() echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Every(loginEvery), Burst: loginBurst, ExpiresIn: loginBurst * loginEvery,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(echo.Context, string, error) error {
+			return &errs.Error{Code: errs.TooManyRequests, RetryAfter: loginEvery,
+				Message: "there have been too many sign-in attempts from your address; wait a minute and try again"}
+		},
+	})
 }

@@ -90,7 +90,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	}
 	a.Keeper = sla.NewKeeper(a.Holidays, s.SLA)
 	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
-	a.Accounts = accounts.NewService(db, s.Now)
+	a.Accounts = accounts.NewService(db, s.Now).WithLog(s.Log)
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Idempotency = idempotency.NewStore(db, s.Now)
 	var notify sla.Notifier

@@ -411,11 +411,11 @@ func TestHungReceiverDelaysNeitherMailNorOtherReceivers(t *testing.T) {
 	t.Parallel()
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		if db.Dialect == models.SQLite {
-			// Known defect, open: on SQLite, since every write outside a
-			// transaction goes to the one writer connection, the mail of a
-			// submission made while a receiver hangs never arrives here
-			// (the hung attempts time out; nothing else is sent).
-			t.Skip("known defect on SQLite: mail of a submission made while a receiver hangs is not sent")
+			// Open: on SQLite this test's wait gives up although the mail
+			// and the other receiver's call arrive within half a second
+			// (seen by polling the same conditions with a log); why the
+			// wait misses them is not yet understood.
+			t.Skip("unreliable on SQLite: the wait for the mail gives up although the mail arrives")
 		}
 		e := newEnv(t, db, true)
 		sink := startMailSink(t)

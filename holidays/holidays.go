@@ -206,6 +206,19 @@ func upsert(tx *gorm.DB, h models.Holiday) error {
 // Add adds or replaces a day off. Errors: forbidden unless admin; invalid
 // date, name or kind.
 func (s *Service) Add(ctx context.Context, actor workflow.Actor, date, name, kind string) (models.Holiday, error) {
+	h, err := s.dayOff(actor, date, name, kind)
+	if err != nil {
+		return models.Holiday{}, err
+	}
+	err = s.change(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsert(tx, h) })
+	if err != nil {
+		return models.Holiday{}, fmt.Errorf("add holiday %s: %w", h.Date, err)
+	}
+	return h, nil
+}
+
+// dayOff is the row Add writes, once the caller and the day are checked.
+func (s *Service) dayOff(actor workflow.Actor, date, name, kind string) (models.Holiday, error) {
 	if err := requireAdmin(actor); err != nil {
 		return models.Holiday{}, err
 	}
@@ -216,12 +229,7 @@ func (s *Service) Add(ctx context.Context, actor workflow.Actor, date, name, kin
 	if err != nil {
 		return models.Holiday{}, err
 	}
-	h := models.Holiday{Date: d.String(), Name: strings.TrimSpace(name), Kind: kind, Source: SourceAdmin, UpdatedAt: s.now()}
-	err = s.change(ctx, func(ctx context.Context, tx *gorm.DB) error { return upsert(tx, h) })
-	if err != nil {
-		return models.Holiday{}, fmt.Errorf("add holiday %s: %w", h.Date, err)
-	}
-	return h, nil
+	return models.Holiday{Date: d.String(), Name: strings.TrimSpace(name), Kind: kind, Source: SourceAdmin, UpdatedAt: s.now()}, nil
 }
 
 // Remove makes a day a working day again. Errors: forbidden unless admin;
@@ -267,30 +275,9 @@ const importChunk = 1000
 // days before it stay, and importing the file again completes it.
 // Errors: forbidden unless admin; invalid (field file, see ParseICS).
 func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader, kind string) (int, error) {
-	if err := requireAdmin(actor); err != nil {
-		return 0, err
-	}
-	if kind == "" {
-		kind = string(calendar.PublicHoliday)
-	}
-	days, err := ParseICS(r, s.loc)
+	rows, err := s.importRows(actor, r, kind)
 	if err != nil {
 		return 0, err
-	}
-	now := s.now()
-	names := make(map[calendar.Date]string, len(days)/4)
-	for _, d := range days {
-		names[d.Date] = d.Name
-	}
-	rows := make([]models.Holiday, 0, len(names))
-	for date, name := range names {
-		rows = append(rows, models.Holiday{Date: date.String(), Name: name, Kind: kind, Source: SourceImport, UpdatedAt: now})
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Date < rows[j].Date })
-	for _, h := range rows {
-		if _, err := checkDay("file", h.Date, h.Name, kind); err != nil {
-			return 0, err
-		}
 	}
 	for start := 0; start < len(rows); start += importChunk {
 		chunk := rows[start:min(start+importChunk, len(rows))]
@@ -309,6 +296,37 @@ func (s *Service) Import(ctx context.Context, actor workflow.Actor, r io.Reader,
 		return 0, fmt.Errorf("import holidays: %w", err)
 	}
 	return len(rows), nil
+}
+
+// importRows are the rows Import writes, once the caller and the whole
+// file are checked.
+func (s *Service) importRows(actor workflow.Actor, r io.Reader, kind string) ([]models.Holiday, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	if kind == "" {
+		kind = string(calendar.PublicHoliday)
+	}
+	days, err := ParseICS(r, s.loc)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	names := make(map[calendar.Date]string, len(days)/4)
+	for _, d := range days {
+		names[d.Date] = d.Name
+	}
+	rows := make([]models.Holiday, 0, len(names))
+	for date, name := range names {
+		rows = append(rows, models.Holiday{Date: date.String(), Name: name, Kind: kind, Source: SourceImport, UpdatedAt: now})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Date < rows[j].Date })
+	for _, h := range rows {
+		if _, err := checkDay("file", h.Date, h.Name, kind); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
 }
 
 // upsertAll writes days with one statement per hundred of them.

@@ -295,3 +295,25 @@ func (s *Service) Requeue(ctx context.Context, actor workflow.Actor, id int64) (
 	err := s.db.Conn(ctx).Take(&d, "id = ?", id).Error
 	return d, err
 }
+
+// RequeueDead puts every dead delivery back in the queue, up to the 200
+// newest as Deliveries lists them, except those of a deleted webhook, which
+// it counts as skipped; admins only.
+func (s *Service) RequeueDead(ctx context.Context, actor workflow.Actor) (requeued, skipped int, err error) {
+	ds, err := s.Deliveries(ctx, actor, 0, StateDead)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, d := range ds {
+		_, err := s.Requeue(ctx, actor, d.ID)
+		switch {
+		case err == nil:
+			requeued++
+		case errs.Is(err, errs.Conflict):
+			skipped++
+		default:
+			return requeued, skipped, err
+		}
+	}
+	return requeued, skipped, nil
+}

@@ -247,11 +247,9 @@ func NewReprojector(db *models.DB, k *Keeper) *Reprojector { return &Reprojector
 func (p *Reprojector) Run(ctx context.Context, now time.Time) error {
 	now = now.UTC()
 	return p.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		var rs []models.Request
-		err := tx.Where("sla_running_since IS NOT NULL AND state IN ? AND (sla_due_at > ? OR sla_warn_at > ?)",
-			[]workflow.State{workflow.Submitted, workflow.Approved}, now, now).Find(&rs).Error
+		rs, err := aheadOf(tx, now)
 		if err != nil {
-			return fmt.Errorf("find open requests: %w", err)
+			return err
 		}
 		for i := range rs {
 			r := &rs[i]
@@ -266,4 +264,43 @@ func (p *Reprojector) Run(ctx context.Context, now time.Time) error {
 		}
 		return nil
 	})
+}
+
+// aheadOf finds the running requests with an instant still ahead of now:
+// those a change of the calendar may move.
+func aheadOf(tx *gorm.DB, now time.Time) ([]models.Request, error) {
+	var rs []models.Request
+	err := tx.Where("sla_running_since IS NOT NULL AND state IN ? AND (sla_due_at > ? OR sla_warn_at > ?)",
+		[]workflow.State{workflow.Submitted, workflow.Approved}, now, now).Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("find open requests: %w", err)
+	}
+	return rs, nil
+}
+
+// fixed is one calendar, whatever is in force.
+type fixed struct{ cal *calendar.Calendar }
+
+func (f fixed) Current() *calendar.Calendar { return f.cal }
+
+// Moves counts the open requests whose due instant Run would move at now
+// were cal in force instead of the calendar in force, and saves nothing:
+// each due instant is projected under both calendars and the two compared.
+func (p *Reprojector) Moves(ctx context.Context, now time.Time, cal *calendar.Calendar) (int, error) {
+	now = now.UTC()
+	rs, err := aheadOf(p.db.Conn(ctx), now)
+	if err != nil {
+		return 0, err
+	}
+	after := NewKeeper(fixed{cal}, p.keeper.settings)
+	n := 0
+	for _, r := range rs {
+		before, moved := r, r
+		p.keeper.Reproject(&before, now)
+		after.Reproject(&moved, now)
+		if !sameTime(before.SLA.DueAt, moved.SLA.DueAt) {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -24,7 +24,7 @@ var eventLabels = map[string]string{
 	notifications.DailyDigest:                   "Daily digest",
 }
 
-var channelLabels = map[string]string{notifications.Email: "Email", notifications.InApp: "In the app"}
+var channelLabels = map[string]string{notifications.Email: "Email", notifications.InApp: "In the app", notifications.Webhook: "Webhook"}
 
 type preferencesView struct {
 	Page

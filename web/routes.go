@@ -63,6 +63,7 @@ func (a *app) registerRoutes(e *echo.Echo) {
 	a.registerRequestPages(r)
 	a.registerReportPages(r)
 	a.registerPersonalPages(r)
+	a.registerAdminPages(r)
 }
 
 // Each client address may try to sign in loginBurst times at once, then

@@ -43,6 +43,7 @@ type Deps struct {
 	SLA           *sla.Keeper
 	Reporter      *sla.Reporter
 	Holidays      *holidays.Service
+	Reprojector   *sla.Reprojector // previews what a change of the calendar moves
 	Notifications *notifications.Service
 	Sessions      scs.Store // shared by every replica
 	Settings      Settings

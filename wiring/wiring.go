@@ -61,6 +61,7 @@ type App struct {
 	Location      *time.Location
 	Holidays      *holidays.Service
 	Keeper        *sla.Keeper
+	Reprojector   *sla.Reprojector
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
 	Idempotency   *idempotency.Store
@@ -89,7 +90,8 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 		return nil, fmt.Errorf("load the calendar: %w", err)
 	}
 	a.Keeper = sla.NewKeeper(a.Holidays, s.SLA)
-	a.Holidays.OnChange(sla.NewReprojector(db, a.Keeper).Run)
+	a.Reprojector = sla.NewReprojector(db, a.Keeper)
+	a.Holidays.OnChange(a.Reprojector.Run)
 	a.Accounts = accounts.NewService(db, s.Now).WithLog(s.Log)
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Idempotency = idempotency.NewStore(db, s.Now)
@@ -141,7 +143,7 @@ func (a *App) API() api.Deps {
 func (a *App) Web(s web.Settings) web.Deps {
 	return web.Deps{
 		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter,
-		Holidays: a.Holidays, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
+		Holidays: a.Holidays, Reprojector: a.Reprojector, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
 	}
 }
 

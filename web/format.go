@@ -12,12 +12,12 @@ import (
 // funcs are the helpers every template may call.
 func (a *app) funcs() template.FuncMap {
 	return template.FuncMap{
-		"when":        a.when,
-		"days":        days,
-		"stateLabel":  stateLabel,
-		"statusLabel": statusLabel,
-		"actionLabel": actionLabel,
-		"signInLabel": signInLabel,
+		"when":          a.when,
+		"days":          days,
+		"stateLabel":    stateLabel,
+		"statusLabel":   statusLabel,
+		"actionLabel":   actionLabel,
+		"signInLabel":   signInLabel,
 		"eventLabel":    eventLabel,
 		"deliveryLabel": deliveryLabel,
 		"channelLabel":  channelLabel,
@@ -25,9 +25,9 @@ func (a *app) funcs() template.FuncMap {
 		"dayLabel":      dayLabel,
 		"kindLabel":     kindLabel,
 		"sourceLabel":   sourceLabel,
-		"asset":       func(name string) string { return a.assets.URL(name) },
-		"pct":         pct,
-		"target":      func() string { return fmt.Sprintf("%g", a.SLA.Settings().Target) },
+		"asset":         func(name string) string { return a.assets.URL(name) },
+		"pct":           pct,
+		"target":        func() string { return fmt.Sprintf("%g", a.SLA.Settings().Target) },
 	}
 }
 

@@ -113,6 +113,7 @@ func registerRequestRoutes(g authedGroup, s *server) {
 	g.PATCH("/requests/:request_id", s.handleRequestUpdate)
 	g.POST("/requests/:request_id/transitions", s.handleTransitionCreate)
 	g.GET("/requests/:request_id/history", s.handleHistory)
+	g.POST("/requests/:request_id/reassign", s.handleReassign)
 }
 
 // idempotent runs fn under the caller's Idempotency-Key, if any, and writes
@@ -286,6 +287,36 @@ func (s *server) handleTransitionCreate(c echo.Context) error {
 	actor := caller(c).actor
 	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
 		r, err := s.Workflow.Apply(ctx, actor, id, act, in.Comment, version)
+		return http.StatusOK, r, err
+	})
+}
+
+func (s *server) handleReassign(c echo.Context) error {
+	id, err := pathID(c, "request_id")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Requester int64  `json:"requester"`
+		Comment   string `json:"comment"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return err
+	}
+	if in.Requester <= 0 {
+		return errs.Field("requester", "requester is required: the id of the user to hand the request over to")
+	}
+	actor := caller(c).actor
+	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
+		r, err := s.Workflow.Reassign(ctx, actor, id, in.Requester, in.Comment, version)
 		return http.StatusOK, r, err
 	})
 }

@@ -57,11 +57,12 @@ func (a *app) accountView(c echo.Context) (*accountView, error) {
 var roleLabels = map[string]string{"requester": "Requester", "approver": "Approver", "manager": "Manager", "admin": "Admin"}
 
 var signInLabels = map[string]string{
-	accounts.OutcomeSignedIn:  "Signed in",
-	accounts.OutcomeFailed:    "Wrong password",
-	accounts.OutcomeLocked:    fmt.Sprintf("Wrong password; sign-in locked for %g minutes", accounts.LockoutPeriod.Minutes()),
-	accounts.OutcomeRefused:   "Refused: sign-in locked after failed attempts",
-	accounts.OutcomeSignedOut: "Signed out",
+	accounts.OutcomeSignedIn:    "Signed in",
+	accounts.OutcomeFailed:      "Wrong password",
+	accounts.OutcomeLocked:      fmt.Sprintf("Wrong password; sign-in locked for %g minutes", accounts.LockoutPeriod.Minutes()),
+	accounts.OutcomeRefused:     "Refused: sign-in locked after failed attempts",
+	accounts.OutcomeSignedOut:   "Signed out",
+	accounts.OutcomeDeactivated: "Refused: account deactivated",
 }
 
 func signInLabel(outcome string) string {

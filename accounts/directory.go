@@ -39,13 +39,17 @@ type UserFilter struct {
 	Search string // part of the name or email, any case
 	Agency string // agency code
 	Role   string
+	Active string // "active", "deactivated", or "" for both
 }
 
 // FindUsers returns the users that match f, in the order of ListUsers;
-// admins only. Errors: forbidden; invalid role.
+// admins only. Errors: forbidden; invalid role or active.
 func (s *Service) FindUsers(ctx context.Context, caller workflow.Actor, f UserFilter) ([]models.User, error) {
 	if f.Role != "" && !slices.Contains(workflow.Roles, workflow.Role(f.Role)) {
 		return nil, errs.Field("role", "unknown role %q; roles are requester, approver, manager and admin", f.Role)
+	}
+	if f.Active != "" && f.Active != "active" && f.Active != "deactivated" {
+		return nil, errs.Field("active", "active must be active or deactivated")
 	}
 	us, err := s.ListUsers(ctx, caller)
 	if err != nil {
@@ -58,6 +62,7 @@ func (s *Service) FindUsers(ctx context.Context, caller workflow.Actor, f UserFi
 		case term != "" && !strings.Contains(strings.ToLower(u.Name), term) && !strings.Contains(u.Email, term):
 		case f.Agency != "" && u.AgencyCode != f.Agency:
 		case f.Role != "" && !slices.Contains(RolesOf(u), workflow.Role(f.Role)):
+		case f.Active != "" && u.Active() != (f.Active == "active"):
 		default:
 			out = append(out, u)
 		}

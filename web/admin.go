@@ -34,6 +34,10 @@ func (a *app) registerAdminPages(r router) {
 	admin(http.MethodPost, "/admin/calendar/:date/remove", a.handleCalendarRemove)
 	admin(http.MethodGet, "/admin/users", a.handleUsers)
 	admin(http.MethodPost, "/admin/users", a.handleUserCreate)
+	admin(http.MethodGet, "/admin/users/:id", a.handleUser)
+	admin(http.MethodPost, "/admin/users/:id", a.handleUserUpdate)
+	admin(http.MethodPost, "/admin/users/:id/active", a.handleUserActive)
+	admin(http.MethodPost, "/admin/users/:id/requests/:request/reassign", a.handleUserReassign)
 }
 
 func onlyAdmins(next echo.HandlerFunc) echo.HandlerFunc {

@@ -15,7 +15,7 @@ import (
 
 type usersView struct {
 	Page
-	Search, Agency, Role fieldView // the filters
+	Search, Agency, Role, Active fieldView // the filters
 	Filtered             bool
 	Rows                 []userRow
 	Total                int // users before the filters
@@ -61,11 +61,16 @@ func (a *app) usersView(c echo.Context) (*usersView, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := accounts.UserFilter{Search: c.QueryParam("q"), Agency: c.QueryParam("agency"), Role: c.QueryParam("role")}
+	f := accounts.UserFilter{Search: c.QueryParam("q"), Agency: c.QueryParam("agency"), Role: c.QueryParam("role"), Active: c.QueryParam("active")}
 	v := &usersView{Page: Page{Nav: "admin"},
 		Search: fieldView{ID: "user-search", Name: "q", Label: "Name or email", Type: "search", Value: f.Search},
 		Agency: fieldView{ID: "user-agency", Name: "agency", Label: "Agency", Options: agencyOptions(as, f.Agency, "Any agency")},
 		Role:   fieldView{ID: "user-role", Name: "role", Label: "Role", Options: append([]option{{Value: "", Label: "Any role", Selected: f.Role == ""}}, roleOptions([]string{f.Role})...)},
+		Active: fieldView{ID: "user-active", Name: "active", Label: "Status", Options: []option{
+			{Value: "", Label: "Active or deactivated", Selected: f.Active == ""},
+			{Value: "active", Label: "Active", Selected: f.Active == "active"},
+			{Value: "deactivated", Label: "Deactivated", Selected: f.Active == "deactivated"},
+		}},
 		New: newUserForm{
 			Name:   fieldView{ID: "new-name", Name: "name", Label: "Name", Required: true, MaxLength: 200, Autocomplete: "off"},
 			Email:  fieldView{ID: "new-email", Name: "email", Label: "Email", Type: "email", Required: true, Autocomplete: "off", Hint: "Their work address; they sign in with it."},
@@ -87,7 +92,7 @@ func (a *app) usersView(c echo.Context) (*usersView, error) {
 	v.Total = len(all)
 	us, err := a.Accounts.FindUsers(ctx, actor, f)
 	if r, ok := refusalOf(err, ""); ok {
-		v.Problems = markField(r.Field, r.Message, &v.Search, &v.Agency, &v.Role)
+		v.Problems = markField(r.Field, r.Message, &v.Search, &v.Agency, &v.Role, &v.Active)
 		return v, nil
 	}
 	if err != nil {

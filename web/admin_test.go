@@ -538,3 +538,113 @@ func TestAdminWebhooksAndDeliveries(t *testing.T) {
 		wantLacks(t, "after retry all", a, "receiver answered 500")
 	})
 }
+
+func TestAdminUserLifecycle(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		s := newSite(t, db, siteOptions{})
+		ctx := context.Background()
+		r := s.mustSubmittedAt(t, "Household sizes")
+		leaver, heir := s.Users["req@msf.gov.sg"], s.Users["req2@msf.gov.sg"]
+		_, token, err := s.Accounts.IssueToken(ctx, apptest.Admin, leaver.ID, "scripts", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := s.signIn(t, leaver.Email)
+		b := s.signIn(t, adminEmail)
+		page := fmt.Sprintf("/admin/users/%d", leaver.ID)
+
+		a := b.get(page)
+		wantStatus(t, page, a, http.StatusOK)
+		wantContains(t, page, a, "<h1>req@msf.gov.sg</h1>", ">Deactivate req@msf.gov.sg</button>", `<label for="edit-name">Name</label>`,
+			fmt.Sprintf(`>%d · Household sizes</a>`, r.ID), fmt.Sprintf(`<label for="to-%d">Hand request %d to</label>`, r.ID, r.ID),
+			fmt.Sprintf(`<option value="%d">req2@msf.gov.sg &lt;req2@msf.gov.sg&gt;</option>`, heir.ID))
+		wantLacks(t, page, a, fmt.Sprintf(`<option value="%d">`, s.Users["approver@msf.gov.sg"].ID))
+		wantContains(t, "list", b.get("/admin/users"), fmt.Sprintf(`<a href="/admin/users/%d">req@msf.gov.sg</a>`, leaver.ID))
+
+		// Edit: refusals name their field and change nothing.
+		edit := func(k, v string) url.Values {
+			f := url.Values{"name": {leaver.Name}, "agency": {"MSF"}, "roles": {"requester"}}
+			f[k] = []string{v}
+			if v == "" && k == "roles" {
+				f.Del(k)
+			}
+			return f
+		}
+		for _, c := range []struct {
+			name  string
+			form  url.Values
+			field string
+			msg   string
+		}{
+			{"no name", edit("name", " "), "edit-name", "Name is required"},
+			{"unknown agency", edit("agency", "NOPE"), "edit-agency", "Unknown agency"},
+			{"no roles", edit("roles", ""), "edit-roles", "At least one role"},
+			{"unknown role", edit("roles", "boss"), "edit-roles", "Unknown role"},
+			{"short password", edit("password", "short"), "edit-password", "The password must be 12 to 72 characters"},
+		} {
+			a := b.post(page, c.form)
+			wantStatus(t, c.name, a, http.StatusUnprocessableEntity)
+			wantContains(t, c.name, a, `<a href="#`+c.field+`">`+c.msg, `id="`+c.field+`-error"`)
+		}
+		wantStatus(t, "an unknown user", b.get("/admin/users/999999"), http.StatusNotFound)
+		wantStatus(t, "a nonsense user", b.post("/admin/users/abc", edit("name", "X")), http.StatusNotFound)
+		if _, err := s.Accounts.Authenticate(ctx, token); err != nil {
+			t.Fatalf("after refused edits the token no longer works: %v", err)
+		}
+		wantStatus(t, "the leaver's session after refused edits", session.get("/requests"), http.StatusOK)
+
+		// An admin may not deactivate themselves.
+		self := fmt.Sprintf("/admin/users/%d/active", s.Users[adminEmail].ID)
+		a = b.post(self, url.Values{"active": {"false"}})
+		wantStatus(t, "deactivate oneself", a, http.StatusUnprocessableEntity)
+		wantContains(t, "deactivate oneself", a, `<a href="#status">You cannot deactivate yourself`)
+		wantStatus(t, "active nonsense", b.post(page+"/active", url.Values{"active": {"maybe"}}), http.StatusBadRequest)
+
+		wantSeeOther(t, "rename", b.post(page, edit("name", "Tan Ah Kow")), page)
+		wantContains(t, "after rename", b.get(page), "Tan Ah Kow has been saved.", "<h1>Tan Ah Kow</h1>")
+
+		// Deactivation ends the session and the token at once.
+		wantSeeOther(t, "deactivate", b.post(page+"/active", url.Values{"active": {"false"}}), page)
+		a = b.get(page)
+		wantContains(t, "after deactivate", a, "Tan Ah Kow is deactivated: signed out everywhere", ">Reactivate Tan Ah Kow</button>", "Deactivated</span> since")
+		if got := session.get("/requests"); got.Status != http.StatusSeeOther || !strings.HasPrefix(got.Location, "/login") {
+			t.Errorf("the deactivated user's session: got %d to %q, want 303 to /login", got.Status, got.Location)
+		}
+		if _, err := s.Accounts.Authenticate(ctx, token); err == nil {
+			t.Errorf("the deactivated user's token still works")
+		}
+		wantContains(t, "?active=deactivated", b.get("/admin/users?active=deactivated"), "1 of 9 users", "Tan Ah Kow")
+		wantLacks(t, "?active=active", b.get("/admin/users?active=active"), "Tan Ah Kow")
+		a = b.get("/admin/users?active=maybe")
+		wantStatus(t, "?active=maybe", a, http.StatusUnprocessableEntity)
+		wantContains(t, "?active=maybe", a, `<a href="#user-active">Active must be active or deactivated`)
+
+		// Hand-over: refusals first, then to the other requester.
+		reassign := fmt.Sprintf("%s/requests/%d/reassign", page, r.ID)
+		for _, c := range []struct {
+			name, to, msg string
+		}{
+			{"no requester", "", "Choose the requester"},
+			{"an approver", fmt.Sprint(s.Users["approver@msf.gov.sg"].ID), "is not a requester"},
+			{"another agency", fmt.Sprint(s.Users["req@hdb.gov.sg"].ID), "is of agency HDB"},
+			{"the leaver", fmt.Sprint(leaver.ID), "is already the requester"},
+		} {
+			a := b.post(reassign, url.Values{"requester": {c.to}})
+			wantStatus(t, "hand over to "+c.name, a, http.StatusUnprocessableEntity)
+			wantContains(t, "hand over to "+c.name, a, fmt.Sprintf(`<a href="#to-%d">`, r.ID), c.msg)
+		}
+		if got, _ := s.Workflow.Get(ctx, apptest.Admin, r.ID); got.RequesterID != leaver.ID {
+			t.Fatalf("after refused hand-overs the requester is %d, want %d", got.RequesterID, leaver.ID)
+		}
+		wantSeeOther(t, "hand over", b.post(reassign, url.Values{"requester": {fmt.Sprint(heir.ID)}}), page)
+		a = b.get(page)
+		wantContains(t, "after hand-over", a, fmt.Sprintf("Request %d (Household sizes) has been handed to req2@msf.gov.sg.", r.ID), `<p class="empty">None.</p>`)
+		if got, _ := s.Workflow.Get(ctx, apptest.Admin, r.ID); got.RequesterID != heir.ID {
+			t.Errorf("after the hand-over the requester is %d, want %d", got.RequesterID, heir.ID)
+		}
+
+		wantSeeOther(t, "reactivate", b.post(page+"/active", url.Values{"active": {"true"}}), page)
+		wantContains(t, "after reactivate", b.get(page), "Tan Ah Kow is active again")
+		s.signIn(t, leaver.Email)
+	})
+}

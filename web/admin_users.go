@@ -16,11 +16,11 @@ import (
 type usersView struct {
 	Page
 	Search, Agency, Role, Active fieldView // the filters
-	Filtered             bool
-	Rows                 []userRow
-	Total                int // users before the filters
-	New                  newUserForm
-	Problems             []problem
+	Filtered                     bool
+	Rows                         []userRow
+	Total                        int // users before the filters
+	New                          newUserForm
+	Problems                     []problem
 }
 
 type userRow struct {

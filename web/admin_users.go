@@ -63,10 +63,10 @@ func (a *app) usersView(c echo.Context) (*usersView, error) {
 	}
 	f := accounts.UserFilter{Search: c.QueryParam("q"), Agency: c.QueryParam("agency"), Role: c.QueryParam("role"), Active: c.QueryParam("active")}
 	v := &usersView{Page: Page{Nav: "admin"},
-		Search: fieldView{ID: "user-search", Name: "q", Label: "Name or email", Type: "search", Value: f.Search},
-		Agency: fieldView{ID: "user-agency", Name: "agency", Label: "Agency", Options: agencyOptions(as, f.Agency, "Any agency")},
-		Role:   fieldView{ID: "user-role", Name: "role", Label: "Role", Options: append([]option{{Value: "", Label: "Any role", Selected: f.Role == ""}}, roleOptions([]string{f.Role})...)},
-		Active: fieldView{ID: "user-active", Name: "active", Label: "Status", Options: []option{
+		Search: fieldView{ID: "user-search", Name: "q", Label: "Search by name or email", Type: "search", Value: f.Search},
+		Agency: fieldView{ID: "user-agency", Name: "agency", Label: "Filter by agency", Options: agencyOptions(as, f.Agency, "Any agency")},
+		Role:   fieldView{ID: "user-role", Name: "role", Label: "Filter by role", Options: append([]option{{Value: "", Label: "Any role", Selected: f.Role == ""}}, roleOptions([]string{f.Role})...)},
+		Active: fieldView{ID: "user-active", Name: "active", Label: "Filter by status", Options: []option{
 			{Value: "", Label: "Active or deactivated", Selected: f.Active == ""},
 			{Value: "active", Label: "Active", Selected: f.Active == "active"},
 			{Value: "deactivated", Label: "Deactivated", Selected: f.Active == "deactivated"},

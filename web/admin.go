@@ -87,7 +87,8 @@ type summaryView struct {
 	Page
 	Agencies     int
 	Users        int
-	RoleCounts   []roleCount
+	Deactivated  int
+	RoleCounts   []roleCount // of active users
 	Open         []stateCount
 	OpenTotal    int64
 	Dead         int64
@@ -123,10 +124,15 @@ func (a *app) handleAdminSummary(c echo.Context) error {
 		return err
 	}
 	v.Users = len(users)
+	for _, u := range users {
+		if !u.Active() {
+			v.Deactivated++
+		}
+	}
 	for _, r := range workflow.Roles {
 		rc := roleCount{Role: string(r), Label: roleLabel(string(r))}
 		for _, u := range users {
-			if accounts.ActorOf(u).Has(r) {
+			if u.Active() && accounts.ActorOf(u).Has(r) {
 				rc.N++
 			}
 		}

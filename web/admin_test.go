@@ -108,10 +108,11 @@ func TestAdminSummary(t *testing.T) {
 			`<dt>Users</dt><dd><a href="/admin/users">9</a></dd>`,
 			`<dt>Open requests</dt><dd>2</dd>`,
 			`<dt>Dead deliveries</dt><dd><a href="/admin/deliveries">0</a></dd>`,
-			`<th scope="row">Requester</th><td class="num"><a href="/admin/users?role=requester">3<`,
-			`<th scope="row">Approver</th><td class="num"><a href="/admin/users?role=approver">3<`,
-			`<th scope="row">Manager</th><td class="num"><a href="/admin/users?role=manager">2<`,
-			`<th scope="row">Admin</th><td class="num"><a href="/admin/users?role=admin">1<`,
+			`<dt>Deactivated users</dt><dd><a href="/admin/users?active=deactivated">0</a></dd>`,
+			`<th scope="row">Requester</th><td class="num"><a href="/admin/users?role=requester&amp;active=active">3<`,
+			`<th scope="row">Approver</th><td class="num"><a href="/admin/users?role=approver&amp;active=active">3<`,
+			`<th scope="row">Manager</th><td class="num"><a href="/admin/users?role=manager&amp;active=active">2<`,
+			`<th scope="row">Admin</th><td class="num"><a href="/admin/users?role=admin&amp;active=active">1<`,
 			`<th scope="row">Submitted</th><td class="num">2</td>`,
 			// The next days off from Monday 6 January 2025: Chinese New Year.
 			`<time datetime="2025-01-29">Wed 29 Jan 2025</time>: Chinese New Year (Public holiday)`,
@@ -613,6 +614,9 @@ func TestAdminUserLifecycle(t *testing.T) {
 		if _, err := s.Accounts.Authenticate(ctx, token); err == nil {
 			t.Errorf("the deactivated user's token still works")
 		}
+		wantContains(t, "/admin after deactivate", b.get("/admin"),
+			`<dt>Deactivated users</dt><dd><a href="/admin/users?active=deactivated">1</a></dd>`,
+			`<th scope="row">Requester</th><td class="num"><a href="/admin/users?role=requester&amp;active=active">2<`)
 		wantContains(t, "?active=deactivated", b.get("/admin/users?active=deactivated"), "1 of 9 users", "Tan Ah Kow")
 		wantLacks(t, "?active=active", b.get("/admin/users?active=active"), "Tan Ah Kow")
 		a = b.get("/admin/users?active=maybe")

@@ -44,7 +44,7 @@ func testAdminPages(t *testing.T, s *site) {
 			}
 		}
 	}
-	want("Admin", w.follow("Admin"), http.StatusOK, "Users by role", "Next days off", "Dead deliveries")
+	want("Admin", w.follow("Admin"), http.StatusOK, "Active users by role", "Next days off", "Dead deliveries")
 
 	want("Agencies", w.follow("Agencies"), http.StatusOK, "Ministry of Health")
 	w.fill("Code", "moe!")

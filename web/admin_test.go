@@ -415,6 +415,9 @@ func TestAdminCalendar(t *testing.T) {
 				wantContains(t, do+" import "+c.name, a, `<a href="#`+c.field+`">`+c.msg, `id="`+c.field+`-error"`)
 			}
 		}
+		a = b.postFile("/admin/calendar/import", url.Values{"kind": {"closure"}, "do": {"save"}}, "big.ics", strings.Repeat("X", 1<<20+1))
+		wantStatus(t, "import of a file past the request limit", a, http.StatusRequestEntityTooLarge)
+		wantContains(t, "import of a file past the request limit", a, "What was sent is too large")
 		if got := s.dueAt(t, r2.ID); got != due {
 			t.Fatalf("after refused imports, request %d due %s, want %s", r2.ID, got, due)
 		}

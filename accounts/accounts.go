@@ -324,7 +324,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (models.User,
 		Where("api_tokens.hash = ?", hashToken(secret)).
 		Take(&got).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return models.User{}, errs.E(errs.Unauthenticated, "unknown or revoked API token")
+		return models.User{}, errs.E(errs.Unauthenticated, "unknown or revoked API token (deactivating a user or changing their agency revokes their tokens)")
 	}
 	if err != nil {
 		return models.User{}, fmt.Errorf("authenticate: %w", err)

@@ -3,7 +3,12 @@
 // random secrets of which only a SHA-256 digest is stored. Password sign-in
 // (signin.go) counts failures per email in the database, so that every
 // replica sees them, locks an email out after too many, and records every
-// sign-in and sign-out for the user's own list.
+// sign-in and sign-out for the user's own list. A user's lifecycle
+// (lifecycle.go) changes them in one transaction with its effects: a
+// deactivation or a change of agency revokes their tokens, and any change
+// of credentials, roles or agency ends their web sessions. Tokens may
+// expire. Both are read from the database at every request, so that every
+// replica applies a change at once.
 package accounts
 
 import (

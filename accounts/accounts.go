@@ -3,7 +3,12 @@
 // random secrets of which only a SHA-256 digest is stored. Password sign-in
 // (signin.go) counts failures per email in the database, so that every
 // replica sees them, locks an email out after too many, and records every
-// sign-in and sign-out for the user's own list.
+// sign-in and sign-out for the user's own list. A user's lifecycle
+// (lifecycle.go) changes them in one transaction with its effects: a
+// deactivation or a change of agency revokes their tokens, and any change
+// of credentials, roles or agency ends their web sessions. Tokens may
+// expire. Both are read from the database at every request, so that every
+// replica applies a change at once.
 package accounts
 
 import (
@@ -324,7 +329,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (models.User,
 		Where("api_tokens.hash = ?", hashToken(secret)).
 		Take(&got).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return models.User{}, errs.E(errs.Unauthenticated, "unknown or revoked API token")
+		return models.User{}, errs.E(errs.Unauthenticated, "unknown or revoked API token (deactivating a user or changing their agency revokes their tokens)")
 	}
 	if err != nil {
 		return models.User{}, fmt.Errorf("authenticate: %w", err)

@@ -260,24 +260,35 @@ func (f clearable) patch() *string {
 	return f.value
 }
 
-func (s *server) handleTransitionCreate(c echo.Context) error {
+// readChange reads what a change of one request sends: the request's id,
+// the If-Match version (0 when absent) and the JSON body, decoded into in
+// and returned as read, for the Idempotency-Key fingerprint.
+func readChange(c echo.Context, in any) (int64, int, []byte, error) {
 	id, err := pathID(c, "request_id")
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
 	version, err := ifMatch(c)
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
 	body, err := readBody(c)
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
+	if err := decodeJSON(body, in); err != nil {
+		return 0, 0, nil, err
+	}
+	return id, version, body, nil
+}
+
+func (s *server) handleTransitionCreate(c echo.Context) error {
 	var in struct {
 		Action  string `json:"action"`
 		Comment string `json:"comment"`
 	}
-	if err := decodeJSON(body, &in); err != nil {
+	id, version, body, err := readChange(c, &in)
+	if err != nil {
 		return err
 	}
 	act, err := workflow.ParseAction(in.Action)
@@ -292,23 +303,12 @@ func (s *server) handleTransitionCreate(c echo.Context) error {
 }
 
 func (s *server) handleReassign(c echo.Context) error {
-	id, err := pathID(c, "request_id")
-	if err != nil {
-		return err
-	}
-	version, err := ifMatch(c)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Requester int64  `json:"requester"`
 		Comment   string `json:"comment"`
 	}
-	if err := decodeJSON(body, &in); err != nil {
+	id, version, body, err := readChange(c, &in)
+	if err != nil {
 		return err
 	}
 	if in.Requester <= 0 {

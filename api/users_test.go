@@ -16,27 +16,16 @@ import (
 	"datashare/models/modelstest"
 )
 
-// lifecycleUser is a user as PATCH /users/{id} answers.
-type lifecycleUser struct {
-	ID            int64      `json:"id"`
-	Email         string     `json:"email"`
-	Name          string     `json:"name"`
-	Agency        string     `json:"agency"`
-	Roles         []string   `json:"roles"`
-	Active        bool       `json:"active"`
-	DeactivatedAt *time.Time `json:"deactivated_at"`
-}
-
 func (e *env) patchUser(tb testing.TB, who string, id int64, body any) resp {
 	tb.Helper()
 	return e.do(tb, request{method: "PATCH", path: fmt.Sprintf("/api/v1/users/%d", id), token: who, body: body})
 }
 
-func (e *env) mustPatchUser(tb testing.TB, id int64, body any) lifecycleUser {
+func (e *env) mustPatchUser(tb testing.TB, id int64, body any) userView {
 	tb.Helper()
 	r := e.patchUser(tb, "admin", id, body)
 	mustStatus(tb, r, http.StatusOK, "")
-	var u lifecycleUser
+	var u userView
 	r.decode(tb, &u)
 	return u
 }
@@ -80,30 +69,30 @@ func TestUserPatchChangesEachField(t *testing.T) {
 			name   string
 			who    string
 			body   map[string]any
-			check  func(t *testing.T, u lifecycleUser)
+			check  func(t *testing.T, u userView)
 			effect effect
 		}{
-			{"name", "MOH.requester", map[string]any{"name": "  Tan Ah Kow "}, func(t *testing.T, u lifecycleUser) {
+			{"name", "MOH.requester", map[string]any{"name": "  Tan Ah Kow "}, func(t *testing.T, u userView) {
 				if u.Name != "Tan Ah Kow" {
 					t.Errorf("name: got %q, want Tan Ah Kow", u.Name)
 				}
 			}, effect{}},
-			{"roles", "MOH.requester2", map[string]any{"roles": []string{"requester", "approver", "requester"}}, func(t *testing.T, u lifecycleUser) {
+			{"roles", "MOH.requester2", map[string]any{"roles": []string{"requester", "approver", "requester"}}, func(t *testing.T, u userView) {
 				if !slices.Equal(u.Roles, []string{"approver", "requester"}) {
 					t.Errorf("roles: got %v, want [approver requester]", u.Roles)
 				}
 			}, effect{endsSessions: true}},
-			{"agency", "MOH.approver", map[string]any{"agency": "HDB"}, func(t *testing.T, u lifecycleUser) {
+			{"agency", "MOH.approver", map[string]any{"agency": "HDB"}, func(t *testing.T, u userView) {
 				if u.Agency != "HDB" {
 					t.Errorf("agency: got %q, want HDB", u.Agency)
 				}
 			}, effect{endsSessions: true, revokesTokens: true}},
-			{"password", "MOH.approver2", map[string]any{"password": "a long new passphrase"}, func(t *testing.T, u lifecycleUser) {
+			{"password", "MOH.approver2", map[string]any{"password": "a long new passphrase"}, func(t *testing.T, u userView) {
 				if _, err := e.acc.SignIn(context.Background(), u.Email, "a long new passphrase", "192.0.2.1"); err != nil {
 					t.Errorf("sign in with the password set: %v", err)
 				}
 			}, effect{endsSessions: true}},
-			{"deactivate", "MOH.manager", map[string]any{"active": false}, func(t *testing.T, u lifecycleUser) {
+			{"deactivate", "MOH.manager", map[string]any{"active": false}, func(t *testing.T, u userView) {
 				if u.Active || u.DeactivatedAt == nil {
 					t.Errorf("deactivated: got active %v deactivated_at %v, want false and a time", u.Active, u.DeactivatedAt)
 				}
@@ -261,9 +250,9 @@ func TestDeactivatedUserTokenAnswers401SayingSo(t *testing.T) {
 			t.Errorf("message: got %s, want it to say the account is deactivated", r.Body)
 		}
 		// Their name stays in the user list.
-		var us struct{ Items []lifecycleUser }
+		var us struct{ Items []userView }
 		e.do(t, request{method: "GET", path: "/api/v1/users", token: "admin"}).decode(t, &us)
-		i := slices.IndexFunc(us.Items, func(x lifecycleUser) bool { return x.ID == u.ID })
+		i := slices.IndexFunc(us.Items, func(x userView) bool { return x.ID == u.ID })
 		if i < 0 || us.Items[i].Name != u.Name || us.Items[i].Active {
 			t.Errorf("user list: got %+v, want %s listed as inactive", us.Items, u.Name)
 		}

@@ -115,9 +115,19 @@ func (a *app) handleCalendar(c echo.Context) error {
 // change; any other (the preview's) changes nothing.
 func confirmed(c echo.Context) bool { return c.FormValue("do") == "save" }
 
-// moves counts the open requests whose due time cal would move.
-func (a *app) moves(c echo.Context, cal *calendar.Calendar) (int, error) {
-	return a.Reprojector.Moves(c.Request().Context(), a.Now(), cal)
+// showPreview draws the calendar page of year with how many open
+// requests' due times cal would move; show fills in the rest of the view.
+func (a *app) showPreview(c echo.Context, cal *calendar.Calendar, year int, show func(v *calendarView, moves int)) error {
+	n, err := a.Reprojector.Moves(c.Request().Context(), a.Now(), cal)
+	if err != nil {
+		return err
+	}
+	v, err := a.calendarView(c, year)
+	if err != nil {
+		return err
+	}
+	show(v, n)
+	return a.render(c, http.StatusOK, "admin_calendar", v)
 }
 
 func yearOf(date string, fallback int) int {
@@ -147,17 +157,10 @@ func (a *app) handleCalendarAdd(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		n, err := a.moves(c, cal)
-		if err != nil {
-			return err
-		}
-		v, err := a.calendarView(c, yearOf(date, a.thisYear()))
-		if err != nil {
-			return err
-		}
-		v.Date.Value, v.Name.Value, v.Kind.Options = date, name, kindOptions(kind)
-		v.Preview = &calendarPreview{What: fmt.Sprintf("Making %s a day off (%s)", dayLabel(date), name), Moves: n}
-		return a.render(c, http.StatusOK, "admin_calendar", v)
+		return a.showPreview(c, cal, yearOf(date, a.thisYear()), func(v *calendarView, n int) {
+			v.Date.Value, v.Name.Value, v.Kind.Options = date, name, kindOptions(kind)
+			v.Preview = &calendarPreview{What: fmt.Sprintf("Making %s a day off (%s)", dayLabel(date), name), Moves: n}
+		})
 	}
 	h, err := a.Holidays.Add(ctx, actor, date, name, kind)
 	if r, ok := refusalOf(err, ""); ok {
@@ -177,22 +180,15 @@ func (a *app) handleCalendarRemove(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		n, err := a.moves(c, cal)
-		if err != nil {
-			return err
-		}
-		v, err := a.calendarView(c, yearOf(date, a.thisYear()))
-		if err != nil {
-			return err
-		}
-		name := ""
-		for _, h := range v.Days {
-			if h.Date == date {
-				name = h.Name
+		return a.showPreview(c, cal, yearOf(date, a.thisYear()), func(v *calendarView, n int) {
+			name := ""
+			for _, h := range v.Days {
+				if h.Date == date {
+					name = h.Name
+				}
 			}
-		}
-		v.Preview = &calendarPreview{What: fmt.Sprintf("Making %s (%s) a working day again", dayLabel(date), name), Moves: n, Remove: date, Name: name}
-		return a.render(c, http.StatusOK, "admin_calendar", v)
+			v.Preview = &calendarPreview{What: fmt.Sprintf("Making %s (%s) a working day again", dayLabel(date), name), Moves: n, Remove: date, Name: name}
+		})
 	}
 	if err := a.Holidays.Remove(ctx, actor, date); err != nil {
 		return err
@@ -229,17 +225,10 @@ func (a *app) handleCalendarImport(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		n, err := a.moves(c, cal)
-		if err != nil {
-			return err
-		}
-		v, err := a.calendarView(c, a.thisYear())
-		if err != nil {
-			return err
-		}
-		v.ImportKind.Options = kindOptions(kind)
-		v.Preview = &calendarPreview{What: fmt.Sprintf("Importing %s (%d %s off)", fh.Filename, days, plural(days, "day", "days")), Moves: n}
-		return a.render(c, http.StatusOK, "admin_calendar", v)
+		return a.showPreview(c, cal, a.thisYear(), func(v *calendarView, n int) {
+			v.ImportKind.Options = kindOptions(kind)
+			v.Preview = &calendarPreview{What: fmt.Sprintf("Importing %s (%d %s off)", fh.Filename, days, plural(days, "day", "days")), Moves: n}
+		})
 	}
 	n, err := a.Holidays.Import(ctx, actor, f, kind)
 	if r, ok := refusalOf(err, ""); ok {

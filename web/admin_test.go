@@ -15,7 +15,6 @@ import (
 	"datashare/models"
 	"datashare/models/modelstest"
 	"datashare/notifications"
-	"datashare/workflow"
 )
 
 const adminEmail = "admin@govtech.gov.sg"
@@ -252,23 +251,6 @@ func TestAdminUsers(t *testing.T) {
 	})
 }
 
-// mustSubmittedAt files and submits a request as req@msf.gov.sg at the
-// clock's time.
-func (s *site) mustSubmittedAt(tb testing.TB, title string) *models.Request {
-	tb.Helper()
-	ctx := context.Background()
-	req := s.actor("req@msf.gov.sg")
-	r, err := s.Workflow.Create(ctx, req, workflow.NewRequest{Title: title, Purpose: "Plan", DataDescription: "Counts",
-		Classification: "official-open", OwnerAgency: "MOH"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if r, err = s.Workflow.Apply(ctx, req, r.ID, workflow.Submit, "", 0); err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
-
 func (s *site) dueAt(tb testing.TB, id int64) string {
 	tb.Helper()
 	r, err := s.Workflow.Get(context.Background(), apptest.Admin, id)
@@ -314,8 +296,8 @@ func TestAdminCalendar(t *testing.T) {
 		// Monday 6 January 2025, 10:00: due Wednesday 15 January at 10:00.
 		c := newClock("2025-01-06T10:00:00+08:00")
 		s := newSite(t, db, siteOptions{App: apptest.Options{Now: c.Now}})
-		r1 := s.mustSubmittedAt(t, "Household sizes")
-		r2 := s.mustSubmittedAt(t, "School places")
+		r1 := s.mustSubmitted(t, "Household sizes")
+		r2 := s.mustSubmitted(t, "School places")
 		const due = "2025-01-15 10:00"
 		b := s.signIn(t, adminEmail)
 
@@ -547,7 +529,7 @@ func TestAdminUserLifecycle(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		s := newSite(t, db, siteOptions{})
 		ctx := context.Background()
-		r := s.mustSubmittedAt(t, "Household sizes")
+		r := s.mustSubmitted(t, "Household sizes")
 		leaver, heir := s.Users["req@msf.gov.sg"], s.Users["req2@msf.gov.sg"]
 		_, token, err := s.Accounts.IssueToken(ctx, apptest.Admin, leaver.ID, "scripts", nil)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"datashare/accounts"
 	"datashare/apptest"
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -83,6 +84,8 @@ func TestAdminPagesAreForAdminsOnly(t *testing.T) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func containsDate(hs []models.Holiday, date string) bool {
 	for _, h := range hs {
@@ -588,6 +591,24 @@ func TestAdminUserLifecycle(t *testing.T) {
 
 		wantSeeOther(t, "rename", b.post(page, edit("name", "Tan Ah Kow")), page)
 		wantContains(t, "after rename", b.get(page), "Tan Ah Kow has been saved.", "<h1>Tan Ah Kow</h1>")
+		wantStatus(t, "the session after a rename", session.get("/requests"), http.StatusOK)
+
+		// A form sent back with the same roles, in the form's order, changes
+		// no role and so signs nobody out.
+		multi, err := s.Accounts.CreateUser(ctx, apptest.Admin, accounts.NewUser{Email: "two@msf.gov.sg", Name: "Two Roles", Agency: "MSF",
+			Roles: []string{"requester", "approver"}, Password: ptr(password)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		two := s.signIn(t, multi.Email)
+		wantSeeOther(t, "save unchanged roles", b.post(fmt.Sprintf("/admin/users/%d", multi.ID),
+			url.Values{"name": {"Two Roles Renamed"}, "agency": {"MSF"}, "roles": {"requester", "approver"}}), fmt.Sprintf("/admin/users/%d", multi.ID))
+		wantStatus(t, "the session after saving unchanged roles", two.get("/requests"), http.StatusOK)
+		wantSeeOther(t, "drop a role", b.post(fmt.Sprintf("/admin/users/%d", multi.ID),
+			url.Values{"name": {"Two Roles Renamed"}, "agency": {"MSF"}, "roles": {"requester"}}), fmt.Sprintf("/admin/users/%d", multi.ID))
+		if got := two.get("/requests"); got.Status != http.StatusSeeOther {
+			t.Errorf("the session after a role was dropped: got %d, want 303 to sign in again", got.Status)
+		}
 
 		// Deactivation ends the session and the token at once.
 		wantSeeOther(t, "deactivate", b.post(page+"/active", url.Values{"active": {"false"}}), page)
@@ -601,8 +622,8 @@ func TestAdminUserLifecycle(t *testing.T) {
 		}
 		wantContains(t, "/admin after deactivate", b.get("/admin"),
 			`<dt>Deactivated users</dt><dd><a href="/admin/users?active=deactivated">1</a></dd>`,
-			`<th scope="row">Requester</th><td class="num"><a href="/admin/users?role=requester&amp;active=active">2<`)
-		wantContains(t, "?active=deactivated", b.get("/admin/users?active=deactivated"), "1 of 9 users", "Tan Ah Kow")
+			`<th scope="row">Requester</th><td class="num"><a href="/admin/users?role=requester&amp;active=active">3<`)
+		wantContains(t, "?active=deactivated", b.get("/admin/users?active=deactivated"), "1 of 10 users", "Tan Ah Kow")
 		wantLacks(t, "?active=active", b.get("/admin/users?active=active"), "Tan Ah Kow")
 		a = b.get("/admin/users?active=maybe")
 		wantStatus(t, "?active=maybe", a, http.StatusUnprocessableEntity)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -96,11 +95,10 @@ func (a *app) handleUser(c echo.Context) error {
 	return a.render(c, http.StatusOK, "admin_user", v)
 }
 
-// handleUserUpdate sends the service only what the form changed, so that
-// an unchanged agency or role list neither signs the user out nor revokes
-// their tokens.
+// handleUserUpdate sends the whole form: the service changes only what
+// differs, so that an unchanged agency or role list neither signs the user
+// out nor revokes their tokens. An empty password keeps theirs.
 func (a *app) handleUserUpdate(c echo.Context) error {
-	ctx := c.Request().Context()
 	id, err := a.userID(c)
 	if err != nil {
 		return err
@@ -109,32 +107,15 @@ func (a *app) handleUserUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.Accounts.UserByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	var p accounts.UserPatch
-	if name := form.Get("name"); name != u.Name {
-		p.Name = &name
-	}
-	if agency := form.Get("agency"); agency != u.AgencyCode {
-		p.Agency = &agency
-	}
-	roles := form["roles"]
+	name, agency, roles := form.Get("name"), form.Get("agency"), form["roles"]
 	if roles == nil {
 		roles = []string{}
 	}
-	if strings.Join(roles, ",") != u.Roles {
-		p.Roles = roles
-	}
+	p := accounts.UserPatch{Name: &name, Agency: &agency, Roles: roles}
 	if pw := form.Get("password"); pw != "" {
 		p.Password = &pw
 	}
-	if p.Name == nil && p.Agency == nil && p.Roles == nil && p.Password == nil {
-		a.flash(c, "Nothing was changed.")
-		return seeOther(c, fmt.Sprintf("/admin/users/%d", id))
-	}
-	u, err = a.Accounts.UpdateUser(ctx, viewer(c).Actor, id, p)
+	u, err := a.Accounts.UpdateUser(c.Request().Context(), viewer(c).Actor, id, p)
 	if fs := errs.Fields(err); len(fs) > 0 {
 		v, verr := a.userView(c, id)
 		if verr != nil {

@@ -35,6 +35,8 @@ const (
 	OutcomeLocked    = "locked"  // the failure that started a lockout
 	OutcomeRefused   = "refused" // an attempt during a lockout, not checked
 	OutcomeSignedOut = "signed_out"
+	// OutcomeDeactivated is the right password of a deactivated user.
+	OutcomeDeactivated = "deactivated"
 )
 
 // RecentSignInCount is how many events a user's list of recent sign-ins
@@ -59,7 +61,8 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 // SignIn returns the user whose email and password these are. Errors:
 // ErrSignIn for a wrong email or password (a user without a password
-// cannot sign in with one); too_many_requests, with RetryAfter the time
+// cannot sign in with one); ErrDeactivated for the right password of a
+// deactivated user; too_many_requests, with RetryAfter the time
 // left, while the email is locked out. Every attempt is counted (for
 // emails without an account too), logged and recorded with address, the
 // client's; a successful one clears the count.
@@ -93,6 +96,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 			return models.User{}, err
 		}
 		return models.User{}, ErrSignIn
+	}
+	if !u.Active() {
+		ev.Outcome = OutcomeDeactivated
+		if err := s.record(ctx, ev); err != nil {
+			return models.User{}, err
+		}
+		return models.User{}, ErrDeactivated
 	}
 	ev.Outcome = OutcomeSignedIn
 	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
@@ -190,11 +200,12 @@ func signInKey(email string) string {
 }
 
 var eventMessages = map[string]string{
-	OutcomeSignedIn:  "signed in",
-	OutcomeFailed:    "sign-in failed",
-	OutcomeLocked:    "sign-in locked",
-	OutcomeRefused:   "sign-in refused while locked",
-	OutcomeSignedOut: "signed out",
+	OutcomeSignedIn:    "signed in",
+	OutcomeFailed:      "sign-in failed",
+	OutcomeLocked:      "sign-in locked",
+	OutcomeRefused:     "sign-in refused while locked",
+	OutcomeSignedOut:   "signed out",
+	OutcomeDeactivated: "sign-in refused: account deactivated",
 }
 
 // record stores ev and logs it once stored. Neither ever holds a password
@@ -204,7 +215,7 @@ func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
 		return fmt.Errorf("record %s of %s: %w", ev.Outcome, ev.Email, err)
 	}
 	level := slog.LevelInfo
-	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused {
+	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused || ev.Outcome == OutcomeDeactivated {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"outcome", ev.Outcome, "email", ev.Email, "address", ev.Address}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"datashare/accounts"
 	"datashare/api"
 	"datashare/errs"
 )
@@ -44,6 +45,9 @@ func (a *app) handleLogin(c echo.Context) error {
 	next := localPath(c.FormValue("next"))
 	u, err := a.Accounts.SignIn(c.Request().Context(), email, password, c.RealIP())
 	switch {
+	case err == accounts.ErrDeactivated:
+		v := a.loginView(email, next, "This account is deactivated. If you still need access, ask your agency's datashare admin.")
+		return a.render(c, http.StatusUnauthorized, "login", v)
 	case errs.Is(err, errs.Unauthenticated):
 		v := a.loginView(email, next, "Email or password is incorrect")
 		return a.render(c, http.StatusUnauthorized, "login", v)

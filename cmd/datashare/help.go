@@ -83,6 +83,8 @@ var commands = map[string]commandSpec{
 	"audit export":        {"datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [flags]", "print the history rows with their hashes as JSON lines", storage | zone},
 	"backup":              {"datashare backup [flags] FILE", "copy a live SQLite database to FILE, which must not exist", storage},
 	"restore":             {"datashare restore [flags] FILE", "put the SQLite backup FILE in place of a database no process has open", storage},
+	"users set-password":  {"datashare users set-password [flags] EMAIL", "set the password of the user with EMAIL to the first line of standard input (12 to 72 characters, not the email), ending their web sessions", storage},
+	"users deactivate":    {"datashare users deactivate [flags] EMAIL", "deactivate the user with EMAIL: they can no longer sign in, their web sessions end and their API tokens are revoked", storage},
 }
 
 // printHelp lists the options of one run of the command, then the settings

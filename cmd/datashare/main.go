@@ -41,6 +41,8 @@ Usage:
   datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD]   print the history rows with their hashes as JSON lines
   datashare backup FILE                                          copy the live SQLite database to FILE (never overwritten)
   datashare restore FILE                                         put an SQLite backup in place of a database no process has open
+  datashare users set-password EMAIL                             set a user's password, read from standard input; ends their sessions
+  datashare users deactivate EMAIL                               shut a user out: sessions ended, API tokens revoked
   datashare help [COMMAND]                                       this list, or the flags of one command
 
 Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
@@ -70,6 +72,12 @@ func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "-
 // and runs one sub-command until ctx is done. Help, asked for with -h on
 // any command, is printed to stdout and is not an error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithStdin(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runWithStdin is run with the standard input given, which only
+// "users set-password" reads.
+func runWithStdin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) || len(args) == 1 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -77,13 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if args[0] == "help" {
 		args = append(args[1:], "-h")
 	}
-	if err := command(ctx, args, getenv, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+	if err := command(ctx, args, getenv, stdin, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	return nil
 }
 
-func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func command(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		cfg, err := loadConfig("serve", args[1:], getenv, stdout)
@@ -117,6 +125,8 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return backupCmd(ctx, args[1:], getenv, stdout)
 	case "restore":
 		return restoreCmd(ctx, args[1:], getenv, stdout)
+	case "users":
+		return usersCmd(ctx, args[1:], getenv, stdin, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])

@@ -35,6 +35,17 @@ const (
 	OutcomeLocked    = "locked"  // the failure that started a lockout
 	OutcomeRefused   = "refused" // an attempt during a lockout, not checked
 	OutcomeSignedOut = "signed_out"
+	// Single sign-on: a sign-in through the agency's identity provider, and
+	// one refused, with the reason in the event (see SSOSignIn).
+	OutcomeSSOSignedIn = "sso_signed_in"
+	OutcomeSSORefused  = "sso_refused"
+)
+
+// Reasons the service itself refuses a single sign-on for; package sso
+// names the reasons found in what the provider or the browser sent.
+const (
+	ReasonUnknownEmail = "unknown_email"
+	ReasonDeactivated  = "deactivated"
 )
 
 // RecentSignInCount is how many events a user's list of recent sign-ins
@@ -190,11 +201,13 @@ func signInKey(email string) string {
 }
 
 var eventMessages = map[string]string{
-	OutcomeSignedIn:  "signed in",
-	OutcomeFailed:    "sign-in failed",
-	OutcomeLocked:    "sign-in locked",
-	OutcomeRefused:   "sign-in refused while locked",
-	OutcomeSignedOut: "signed out",
+	OutcomeSignedIn:    "signed in",
+	OutcomeFailed:      "sign-in failed",
+	OutcomeLocked:      "sign-in locked",
+	OutcomeRefused:     "sign-in refused while locked",
+	OutcomeSignedOut:   "signed out",
+	OutcomeSSOSignedIn: "signed in with single sign-on",
+	OutcomeSSORefused:  "single sign-on refused",
 }
 
 // record stores ev and logs it once stored. Neither ever holds a password
@@ -204,10 +217,13 @@ func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
 		return fmt.Errorf("record %s of %s: %w", ev.Outcome, ev.Email, err)
 	}
 	level := slog.LevelInfo
-	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused {
+	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused || ev.Outcome == OutcomeSSORefused {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"outcome", ev.Outcome, "email", ev.Email, "address", ev.Address}
+	if ev.Reason != "" {
+		attrs = append(attrs, "reason", ev.Reason)
+	}
 	if ev.UserID != nil {
 		attrs = append(attrs, "user_id", *ev.UserID)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"datashare/accounts"
 	"datashare/models"
+	"datashare/sso"
 )
 
 type accountView struct {
@@ -57,18 +58,43 @@ func (a *app) accountView(c echo.Context) (*accountView, error) {
 var roleLabels = map[string]string{"requester": "Requester", "approver": "Approver", "manager": "Manager", "admin": "Admin"}
 
 var signInLabels = map[string]string{
-	accounts.OutcomeSignedIn:  "Signed in",
-	accounts.OutcomeFailed:    "Wrong password",
-	accounts.OutcomeLocked:    fmt.Sprintf("Wrong password; sign-in locked for %g minutes", accounts.LockoutPeriod.Minutes()),
-	accounts.OutcomeRefused:   "Refused: sign-in locked after failed attempts",
-	accounts.OutcomeSignedOut: "Signed out",
+	accounts.OutcomeSignedIn:    "Signed in",
+	accounts.OutcomeFailed:      "Wrong password",
+	accounts.OutcomeLocked:      fmt.Sprintf("Wrong password; sign-in locked for %g minutes", accounts.LockoutPeriod.Minutes()),
+	accounts.OutcomeRefused:     "Refused: sign-in locked after failed attempts",
+	accounts.OutcomeSignedOut:   "Signed out",
+	accounts.OutcomeSSOSignedIn: "Signed in with single sign-on",
+	accounts.OutcomeSSORefused:  "Single sign-on refused",
 }
 
-func signInLabel(outcome string) string {
-	if l, ok := signInLabels[outcome]; ok {
-		return l
+// ssoReasonLabels say why a single sign-on was refused, as the user's list
+// shows it.
+var ssoReasonLabels = map[string]string{
+	accounts.ReasonUnknownEmail: "no account has this email",
+	accounts.ReasonDeactivated:  "the account is deactivated",
+	sso.ReasonUnverified:        "the email was not verified by the identity provider",
+	sso.ReasonState:             "the sign-in was already used or not begun in this browser",
+	sso.ReasonProviderError:     "the identity provider did not sign in",
+	sso.ReasonExchange:          "the identity provider refused the code",
+	sso.ReasonSignature:         "the token was not signed by the identity provider",
+	sso.ReasonExpired:           "the token had expired",
+	sso.ReasonAudience:          "the token was issued to another service",
+	sso.ReasonNonce:             "the token was issued for another sign-in",
+}
+
+func signInLabel(ev models.SignInEvent) string {
+	l, ok := signInLabels[ev.Outcome]
+	if !ok {
+		l = ev.Outcome
 	}
-	return outcome
+	if ev.Reason != "" {
+		r, ok := ssoReasonLabels[ev.Reason]
+		if !ok {
+			r = ev.Reason
+		}
+		l += ": " + r
+	}
+	return l
 }
 
 func roleLabel(r string) string {

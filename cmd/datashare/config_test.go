@@ -116,7 +116,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		{"webhook allow", cfg.WebhookAllow.String(), "10.0.0.0/8,127.0.0.1/32:9000"},
 		{"session idle timeout", cfg.SessionIdle, 15 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, 8 * time.Hour},
-		{"secure cookies (https base url)", cfg.Web().Secure, true},
+		{"secure cookies (https base url)", cfg.Web(nil).Secure, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -181,7 +181,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		{"webhook allow", cfg.WebhookAllow.String(), "[fd00::/8]:443"},
 		{"session idle timeout", cfg.SessionIdle, 5 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, time.Hour},
-		{"cookies not secure (http base url)", cfg.Web().Secure, false},
+		{"cookies not secure (http base url)", cfg.Web(nil).Secure, false},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -22,7 +22,9 @@ func mustDevOIDC(tb testing.TB, email string) map[string]string {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev-oidc", "--listen", "127.0.0.1:0", "--email", email}, envOf(nil), out, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"dev-oidc", "--listen", "127.0.0.1:0", "--email", email}, envOf(nil), out, io.Discard)
+	}()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

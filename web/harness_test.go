@@ -176,10 +176,13 @@ func (b *browser) follow(path string) answer {
 }
 
 // csrf is the form token the site set in this browser's jar.
-func (b *browser) csrf() string {
+func (b *browser) csrf() string { return b.cookie("datashare_csrf") }
+
+// cookie is the value of the site's cookie name in this browser's jar.
+func (b *browser) cookie(name string) string {
 	u, _ := url.Parse(b.site.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == "datashare_csrf" {
+		if c.Name == name {
 			return c.Value
 		}
 	}

@@ -94,15 +94,7 @@ func (s *site) countUsers(tb testing.TB) int64 {
 
 func newJar() (http.CookieJar, error) { return cookiejar.New(nil) }
 
-func (b *browser) sessionCookie() string {
-	u, _ := url.Parse(b.site.URL)
-	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == "datashare_session" {
-			return c.Value
-		}
-	}
-	return ""
-}
+func (b *browser) sessionCookie() string { return b.cookie("datashare_session") }
 
 func TestSSOSignsInTheExistingUser(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {

@@ -210,9 +210,9 @@ var eventMessages = map[string]string{
 	OutcomeSSORefused:  "single sign-on refused",
 }
 
-// record stores ev and logs it once stored. Neither ever holds a password
-// or a token.
-func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
+// record stores ev and logs it once stored, with the attributes extra.
+// Neither ever holds a password or a token.
+func (s *Service) record(ctx context.Context, ev models.SignInEvent, extra ...any) error {
 	if err := s.db.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("record %s of %s: %w", ev.Outcome, ev.Email, err)
 	}
@@ -227,6 +227,7 @@ func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
 	if ev.UserID != nil {
 		attrs = append(attrs, "user_id", *ev.UserID)
 	}
+	attrs = append(attrs, extra...)
 	s.db.AfterCommit(ctx, func() { s.log.Log(ctx, level, eventMessages[ev.Outcome], attrs...) })
 	return nil
 }

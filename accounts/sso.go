@@ -20,7 +20,7 @@ func (s *Service) SSOSignIn(ctx context.Context, email, address string) (models.
 	u, err := s.UserByEmail(ctx, key)
 	switch {
 	case errs.Is(err, errs.NotFound):
-		if err := s.SSORefused(ctx, key, address, ReasonUnknownEmail); err != nil {
+		if err := s.SSORefused(ctx, key, address, ReasonUnknownEmail, ""); err != nil {
 			return models.User{}, err
 		}
 		return models.User{}, &errs.Error{Code: errs.Forbidden, Field: ReasonUnknownEmail,
@@ -29,7 +29,7 @@ func (s *Service) SSOSignIn(ctx context.Context, email, address string) (models.
 		return models.User{}, fmt.Errorf("single sign-on of %s: %w", key, err)
 	}
 	if !mayStartSession(u) {
-		if err := s.SSORefused(ctx, key, address, ReasonDeactivated); err != nil {
+		if err := s.SSORefused(ctx, key, address, ReasonDeactivated, ""); err != nil {
 			return models.User{}, err
 		}
 		return models.User{}, &errs.Error{Code: errs.Forbidden, Field: ReasonDeactivated,
@@ -47,8 +47,9 @@ func (s *Service) SSOSignIn(ctx context.Context, email, address string) (models.
 // refused for reason; email is the one the provider named, empty when the
 // refusal came before any (a wrong state, an error from the provider). The
 // event is the user's when a user has that email, so that it shows in
-// their recent sign-ins.
-func (s *Service) SSORefused(ctx context.Context, email, address, reason string) error {
+// their recent sign-ins. detail, which says more of the cause, is logged,
+// not stored; it must hold no code or token.
+func (s *Service) SSORefused(ctx context.Context, email, address, reason, detail string) error {
 	key := signInKey(email)
 	ev := models.SignInEvent{Email: key, Address: address, Outcome: OutcomeSSORefused, Reason: reason, At: s.now()}
 	if key != "" {
@@ -60,5 +61,9 @@ func (s *Service) SSORefused(ctx context.Context, email, address, reason string)
 			return fmt.Errorf("record a refused single sign-on of %s: %w", key, err)
 		}
 	}
-	return s.record(ctx, ev)
+	var extra []any
+	if detail != "" {
+		extra = []any{"detail", detail}
+	}
+	return s.record(ctx, ev, extra...)
 }

@@ -44,11 +44,9 @@ func (a *app) handleSSOCallback(c echo.Context) error {
 	var refusal *sso.Refusal
 	switch {
 	case errors.As(err, &refusal):
-		if err := a.Accounts.SSORefused(ctx, refusal.Email, c.RealIP(), refusal.Reason); err != nil {
+		if err := a.Accounts.SSORefused(ctx, refusal.Email, c.RealIP(), refusal.Reason, refusal.Detail); err != nil {
 			return err
 		}
-		a.Log.Warn("single sign-on refused", "reason", refusal.Reason, "detail", refusal.Detail,
-			"email", refusal.Email, "address", c.RealIP())
 		return a.renderSSORefusal(c, refusal.Reason, refusal.Email)
 	case err != nil:
 		return err

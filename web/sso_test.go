@@ -161,6 +161,18 @@ type refusal struct {
 	email   string // whose event it is, when the user is known
 }
 
+// logEmail is the email the refusal's log line names: the provider's, or
+// none before the provider named one.
+func (r refusal) logEmail() string {
+	switch {
+	case r.email != "":
+		return r.email
+	case r.reason == accounts.ReasonUnknownEmail:
+		return "stranger@msf.gov.sg"
+	}
+	return `""`
+}
+
 func run(idp *ssotest.Provider, u ssotest.User) func(*testing.T, *ssotest.Provider, *browser) string {
 	return func(t *testing.T, _ *ssotest.Provider, b *browser) string {
 		idp.Queue(u)
@@ -293,6 +305,9 @@ func TestSSORefusals(t *testing.T) {
 				}
 				if n := s.countUsers(t); n != users {
 					t.Errorf("%d users, want %d: a refusal created one", n, users)
+				}
+				if want := `level=WARN msg="single sign-on refused" outcome=sso_refused email=` + c.logEmail() + ` address=` + addr; !strings.Contains(logs.String(), want) {
+					t.Errorf("log lacks %q:\n%s", want, logs.String())
 				}
 				if want := "reason=" + c.reason; !strings.Contains(logs.String(), want) {
 					t.Errorf("log lacks %q", want)

@@ -133,7 +133,7 @@ func (p *Provider) Finish(ctx context.Context, a Attempt, query url.Values) (Ide
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			return Identity{}, refuse(ReasonExchange, fmt.Sprintf("the provider answered %d %s", re.Response.StatusCode, re.ErrorCode))
+			return Identity{}, refuse(ReasonExchange, "the provider answered "+re.ErrorCode)
 		}
 		return Identity{}, fmt.Errorf("exchange the code with the provider: %w", err)
 	}

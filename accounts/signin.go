@@ -37,6 +37,17 @@ const (
 	OutcomeSignedOut = "signed_out"
 	// OutcomeDeactivated is the right password of a deactivated user.
 	OutcomeDeactivated = "deactivated"
+	// Single sign-on: a sign-in through the agency's identity provider, and
+	// one refused, with the reason in the event (see SSOSignIn).
+	OutcomeSSOSignedIn = "sso_signed_in"
+	OutcomeSSORefused  = "sso_refused"
+)
+
+// Reasons the service itself refuses a single sign-on for; package sso
+// names the reasons found in what the provider or the browser sent.
+const (
+	ReasonUnknownEmail = "unknown_email"
+	ReasonDeactivated  = "deactivated"
 )
 
 // RecentSignInCount is how many events a user's list of recent sign-ins
@@ -97,7 +108,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 		}
 		return models.User{}, ErrSignIn
 	}
-	if !u.Active() {
+	if !mayStartSession(u) {
 		ev.Outcome = OutcomeDeactivated
 		if err := s.record(ctx, ev); err != nil {
 			return models.User{}, err
@@ -206,22 +217,28 @@ var eventMessages = map[string]string{
 	OutcomeRefused:     "sign-in refused while locked",
 	OutcomeSignedOut:   "signed out",
 	OutcomeDeactivated: "sign-in refused: account deactivated",
+	OutcomeSSOSignedIn: "signed in with single sign-on",
+	OutcomeSSORefused:  "single sign-on refused",
 }
 
-// record stores ev and logs it once stored. Neither ever holds a password
-// or a token.
-func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
+// record stores ev and logs it once stored, with the attributes extra.
+// Neither ever holds a password or a token.
+func (s *Service) record(ctx context.Context, ev models.SignInEvent, extra ...any) error {
 	if err := s.db.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("record %s of %s: %w", ev.Outcome, ev.Email, err)
 	}
 	level := slog.LevelInfo
-	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused || ev.Outcome == OutcomeDeactivated {
+	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused || ev.Outcome == OutcomeDeactivated || ev.Outcome == OutcomeSSORefused {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"outcome", ev.Outcome, "email", ev.Email, "address", ev.Address}
+	if ev.Reason != "" {
+		attrs = append(attrs, "reason", ev.Reason)
+	}
 	if ev.UserID != nil {
 		attrs = append(attrs, "user_id", *ev.UserID)
 	}
+	attrs = append(attrs, extra...)
 	s.db.AfterCommit(ctx, func() { s.log.Log(ctx, level, eventMessages[ev.Outcome], attrs...) })
 	return nil
 }

@@ -61,6 +61,7 @@ type SignInEvent struct {
 	Email   string
 	Address string
 	Outcome string
+	Reason  string // why it was refused, when that has several causes (migration 0014)
 	At      time.Time
 }
 

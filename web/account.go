@@ -12,6 +12,7 @@ import (
 	"datashare/accounts"
 	"datashare/errs"
 	"datashare/models"
+	"datashare/sso"
 )
 
 type accountView struct {
@@ -92,13 +93,38 @@ var signInLabels = map[string]string{
 	accounts.OutcomeRefused:     "Refused: sign-in locked after failed attempts",
 	accounts.OutcomeSignedOut:   "Signed out",
 	accounts.OutcomeDeactivated: "Refused: account deactivated",
+	accounts.OutcomeSSOSignedIn: "Signed in with single sign-on",
+	accounts.OutcomeSSORefused:  "Single sign-on refused",
 }
 
-func signInLabel(outcome string) string {
-	if l, ok := signInLabels[outcome]; ok {
-		return l
+// ssoReasonLabels say why a single sign-on was refused, as the user's list
+// shows it.
+var ssoReasonLabels = map[string]string{
+	accounts.ReasonUnknownEmail: "no account has this email",
+	accounts.ReasonDeactivated:  "the account is deactivated",
+	sso.ReasonUnverified:        "the email was not verified by the identity provider",
+	sso.ReasonState:             "the sign-in was already used or not begun in this browser",
+	sso.ReasonProviderError:     "the identity provider did not sign in",
+	sso.ReasonExchange:          "the identity provider refused the code",
+	sso.ReasonSignature:         "the token was not signed by the identity provider",
+	sso.ReasonExpired:           "the token had expired",
+	sso.ReasonAudience:          "the token was issued to another service",
+	sso.ReasonNonce:             "the token was issued for another sign-in",
+}
+
+func signInLabel(ev models.SignInEvent) string {
+	l, ok := signInLabels[ev.Outcome]
+	if !ok {
+		l = ev.Outcome
 	}
-	return outcome
+	if ev.Reason != "" {
+		r, ok := ssoReasonLabels[ev.Reason]
+		if !ok {
+			r = ev.Reason
+		}
+		l += ": " + r
+	}
+	return l
 }
 
 func roleLabel(r string) string {

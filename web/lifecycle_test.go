@@ -256,3 +256,25 @@ func countRows(tb testing.TB, db *models.DB, table, where string, args ...any) i
 	}
 	return n
 }
+
+// TestHandedOverRequestShowsInItsHistory hands a submitted request over and
+// reads its page as the new requester, who may now act on it.
+func TestHandedOverRequestShowsInItsHistory(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		s := newSite(t, db, siteOptions{})
+		id := s.mustRequest(t, "req@msf.gov.sg", "MOH", "official-open", "Household counts")
+		s.mustApply(t, id, [2]string{"req@msf.gov.sg", "submit"})
+		if _, err := s.Workflow.Reassign(context.Background(), s.actor("admin@govtech.gov.sg"), id, s.Users["req2@msf.gov.sg"].ID, "", 0); err != nil {
+			t.Fatal(err)
+		}
+		a := s.signIn(t, "req2@msf.gov.sg").get(fmt.Sprintf("/requests/%d", id))
+		if a.Status != http.StatusOK {
+			t.Fatalf("the request page: %d", a.Status)
+		}
+		for _, want := range []string{"<strong>Handed over</strong> by ", "Handed over from req@msf.gov.sg &lt;req@msf.gov.sg&gt; to req2@msf.gov.sg &lt;req2@msf.gov.sg&gt;", `>Withdraw</button>`} {
+			if !strings.Contains(a.Body, want) {
+				t.Errorf("the request page lacks %q", want)
+			}
+		}
+	})
+}

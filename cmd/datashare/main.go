@@ -25,6 +25,7 @@ import (
 	"datashare/deployment"
 	"datashare/metrics"
 	"datashare/models"
+	"datashare/sso"
 )
 
 const usage = `datashare: cross-agency data-sharing requests and their 7-working-day clock
@@ -43,6 +44,7 @@ Usage:
   datashare restore FILE                                         put an SQLite backup in place of a database no process has open
   datashare users set-password EMAIL                             set a user's password, read from standard input; ends their sessions
   datashare users deactivate EMAIL                               shut a user out: sessions ended, API tokens revoked
+  datashare dev-oidc --email EMAIL                               run a single sign-on provider on this computer, for trying it
   datashare help [COMMAND]                                       this list, or the flags of one command
 
 Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
@@ -127,6 +129,8 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return restoreCmd(ctx, args[1:], getenv, stdout)
 	case "users":
 		return usersCmd(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "dev-oidc":
+		return devOIDC(ctx, args[1:], getenv, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -177,6 +181,10 @@ func clock() time.Time { return time.Now().UTC() }
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	log.Info("starting", "config", cfg)
+	provider, err := discoverSSO(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -225,7 +233,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	handler, err := a.Handler(cfg.Web())
+	handler, err := a.Handler(cfg.Web(provider))
 	if err != nil {
 		return err
 	}
@@ -274,6 +282,21 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// discoverSSO reads the identity provider's discovery document, when single
+// sign-on is configured. A provider that cannot be read stops the start: a
+// sign-in button that can only fail is worse than a clear error now.
+func discoverSSO(ctx context.Context, cfg Config, log *slog.Logger) (*sso.Provider, error) {
+	if cfg.OIDC.Issuer == "" {
+		return nil, nil
+	}
+	p, err := sso.Discover(ctx, cfg.SSO())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; check the address and that the provider answers from here", envOIDCIssuer, err)
+	}
+	log.Info("single sign-on ready", "issuer", cfg.OIDC.Issuer, "redirect_url", cfg.SSO().RedirectURL)
+	return p, nil
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {

@@ -23,6 +23,7 @@ import (
 	"datashare/notifications"
 	"datashare/sessionstore"
 	"datashare/sla"
+	"datashare/statements"
 	"datashare/web"
 	"datashare/workflow"
 )
@@ -68,6 +69,7 @@ type App struct {
 	Dispatcher    *notifications.Dispatcher // nil when Quiet
 	Checker       *sla.Checker
 	Reporter      *sla.Reporter
+	Statements    *statements.Service
 	Importer      *imports.Importer
 	Notifications *notifications.Service
 	Sessions      *sessionstore.Store
@@ -112,6 +114,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	}
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
+	a.Statements = statements.NewService(db, a.Reporter, a.Keeper, s.Log)
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, s.Now).WithGuard(guard)
 	a.Sessions = sessionstore.New(db, s.Now)

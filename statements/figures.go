@@ -88,13 +88,14 @@ func (f Figures) Report(generated time.Time) *sla.Report {
 	}
 }
 
-// CanonicalVersion names the canonical form, the first line of every
-// canonical text; a change of the form is a new version.
+// CanonicalVersion names the canonical form, the value of the first row
+// (format) of every canonical text; a change of the form is a new version.
 const CanonicalVersion = "datashare statement v1"
 
 // Canonical is the text the statement's hash is taken over, and its CSV
 // download: UTF-8, lines ending in LF, two columns (field, value) under a
-// header, in this order: the statement's own fields (month, agency, scope
+// header, in this order: format (CanonicalVersion), the statement's own
+// fields (month, agency, scope
 // "all" for the whole of government, revision, generated_at in RFC 3339
 // UTC, calendar_version), then every figure. Counts are integers, rates
 // have four decimals, working days three, an absent value is empty;
@@ -103,7 +104,7 @@ const CanonicalVersion = "datashare statement v1"
 // ascending order separated by spaces.
 func Canonical(f Figures, revision int, generated time.Time, calendarVersion string) string {
 	var b strings.Builder
-	b.WriteString(CanonicalVersion + "\nfield,value\n")
+	b.WriteString("field,value\nformat," + CanonicalVersion + "\n")
 	line := func(k, v string) { b.WriteString(csvField(k) + "," + csvField(v) + "\n") }
 	agency := "all"
 	if f.Agency != nil {

@@ -98,8 +98,8 @@ func TestTheCanonicalTextIsFixed(t *testing.T) {
 		MetRequests:        []int64{1, 3}, MissedRequests: []int64{2},
 	}
 	got := statements.Canonical(f, 1, time.Date(2025, 6, 2, 1, 0, 0, 0, time.UTC), "sha256:0123456789abcdef")
-	want := `datashare statement v1
-field,value
+	want := `field,value
+format,datashare statement v1
 month,2025-05
 from,2025-05-01
 to,2025-06-01

@@ -134,7 +134,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 func (a *App) API() api.Deps {
 	return api.Deps{
 		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
-		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
+		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Statements: a.Statements, Holidays: a.Holidays,
 		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB, Metrics: a.metrics,
 	}
 }

@@ -47,6 +47,7 @@ var settings = []setting{
 	{"sla-warn-days", envWarn, "5", "elapsed working days at which a request is at risk", workdays},
 	{"sla-check-schedule", envSchedule, "*/15 * * * *", "cron schedule of the SLA check, in the time zone", service},
 	{"digest-schedule", envDigestSchedule, "0 8 * * *", "cron schedule of the approvers' daily digest, in the time zone; sent on working days only", service},
+	{"statement-schedule", envStatementSchedule, "30 8 * * *", "cron schedule of the compliance statements' job, in the time zone: it publishes the past month's statements from the month's first working day after it, and revises those of the 12 months before whose figures moved", service},
 	{"smtp-url", envSMTP, "", "SMTP server for email, e.g. smtp://user:pass@host:587; empty: no email", delivery},
 	{"mail-from", envMailFrom, "datashare <no-reply@datashare.gov.sg>", "sender of emails", delivery},
 	{"base-url", envBaseURL, "http://localhost:8080", "address of the web UI, for links in emails; https:// makes cookies Secure and sends Strict-Transport-Security", delivery},
@@ -81,6 +82,7 @@ var commands = map[string]commandSpec{
 	"notifications retry": {"datashare notifications retry [flags] ID", "queue a dead email or webhook delivery again", storage},
 	"audit verify":        {"datashare audit verify [flags]", "recompute the hash chain of every request's history and name the first broken row", storage},
 	"audit export":        {"datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [flags]", "print the history rows with their hashes as JSON lines", storage | zone},
+	"statements publish":  {"datashare statements publish --month YYYY-MM [flags]", "publish the compliance statements of a month that is over, or revise those whose figures moved", storage | zone | workdays},
 	"backup":              {"datashare backup [flags] FILE", "copy a live SQLite database to FILE, which must not exist", storage},
 	"restore":             {"datashare restore [flags] FILE", "put the SQLite backup FILE in place of a database no process has open", storage},
 }

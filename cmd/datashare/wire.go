@@ -71,6 +71,13 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 	}); err != nil {
 		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
+	if _, err := c.AddFunc(cfg.StatementSchedule, func() {
+		if _, err := a.Statements.Run(ctx, clock()); err != nil {
+			log.Error("compliance statements failed", "error", err)
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("schedule statements: %w", err)
+	}
 	if _, err := c.AddFunc("@every 10m", func() {
 		if n, err := a.Sessions.Cleanup(ctx); err != nil {
 			log.Error("clean up sessions", "error", err)

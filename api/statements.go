@@ -1,13 +1,11 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"datashare/errs"
-	"datashare/spreadsheet"
 	"datashare/statements"
 )
 
@@ -72,26 +70,11 @@ func (s *server) handleStatementFile(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f, err := StatementFile(st, format)
+		f, err := st.File(format)
 		if err != nil {
 			return err
 		}
 		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
 		return c.Blob(http.StatusOK, f.ContentType, f.Body)
 	}
-}
-
-// StatementFile is st as a download of format csv or xlsx, for the API and
-// the pages alike.
-func StatementFile(st statements.Statement, format string) (spreadsheet.File, error) {
-	scope := "all"
-	if st.Agency != nil {
-		scope = *st.Agency
-	}
-	name := fmt.Sprintf("statement-%s-%s-r%d.%s", st.Month, scope, st.Revision, format)
-	if format == "csv" {
-		return spreadsheet.File{Name: name, ContentType: "text/csv; charset=utf-8", Body: []byte(st.Canonical)}, nil
-	}
-	b, err := spreadsheet.SLAReport(st.Figures.Report(st.GeneratedAt))
-	return spreadsheet.File{Name: name, ContentType: spreadsheet.ContentType, Body: b}, err
 }

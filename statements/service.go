@@ -27,6 +27,18 @@ type Service struct {
 	reporter *sla.Reporter
 	keeper   *sla.Keeper
 	log      *slog.Logger
+	notify   Notifier
+}
+
+// Notifier tells the people who answer for a statement that it was
+// published, in the transaction that writes it: a statement is never
+// written without its messages, nor messages without their statement.
+type Notifier func(ctx context.Context, tx *gorm.DB, st Statement) error
+
+// WithNotifier has s tell of every statement it publishes through n.
+func (s *Service) WithNotifier(n Notifier) *Service {
+	s.notify = n
+	return s
 }
 
 // NewService returns a Service over db, computing figures with reporter
@@ -129,7 +141,19 @@ func (s *Service) publishScope(ctx context.Context, m Month, agency string, f Fi
 	row.Figures = string(body)
 	row.Canonical = Canonical(f, row.Revision, row.GeneratedAt, version)
 	row.Hash = Hash(row.Canonical)
-	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error { return tx.Create(&row).Error })
+	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if s.notify == nil {
+			return nil
+		}
+		st, err := view(row)
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, st)
+	})
 	if models.IsUniqueViolation(err) {
 		return unchanged, nil // another replica wrote it first
 	}

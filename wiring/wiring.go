@@ -115,6 +115,9 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
 	a.Statements = statements.NewService(db, a.Reporter, a.Keeper, s.Log)
+	if a.Outbox != nil {
+		a.Statements.WithNotifier(a.Outbox.Statement)
+	}
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, s.Now).WithGuard(guard)
 	a.Sessions = sessionstore.New(db, s.Now)

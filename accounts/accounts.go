@@ -3,7 +3,12 @@
 // random secrets of which only a SHA-256 digest is stored. Password sign-in
 // (signin.go) counts failures per email in the database, so that every
 // replica sees them, locks an email out after too many, and records every
-// sign-in and sign-out for the user's own list.
+// sign-in and sign-out for the user's own list. A user's lifecycle
+// (lifecycle.go) changes them in one transaction with its effects: a
+// deactivation or a change of agency revokes their tokens, and any change
+// of credentials, roles or agency ends their web sessions. Tokens may
+// expire. Both are read from the database at every request, so that every
+// replica applies a change at once.
 package accounts
 
 import (
@@ -146,23 +151,14 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (models.User, erro
 	if err != nil || addr.Name != "" || addr.Address != strings.TrimSpace(in.Email) {
 		return models.User{}, errs.Field("email", "email must be a plain address like name@agency.gov.sg")
 	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 200 {
-		return models.User{}, errs.Field("name", "name is required (at most 200 characters)")
+	name, err := checkName(in.Name)
+	if err != nil {
+		return models.User{}, err
 	}
-	if len(in.Roles) == 0 {
-		return models.User{}, errs.Field("roles", "at least one role is required: requester, approver, manager or admin")
+	roles, err := checkRoles(in.Roles)
+	if err != nil {
+		return models.User{}, err
 	}
-	var roles []string
-	for _, r := range in.Roles {
-		if !slices.Contains(workflow.Roles, workflow.Role(r)) {
-			return models.User{}, errs.Field("roles", "unknown role %q; roles are requester, approver, manager and admin", r)
-		}
-		if !slices.Contains(roles, r) {
-			roles = append(roles, r)
-		}
-	}
-	sort.Strings(roles)
 	u := models.User{
 		Email:      strings.ToLower(addr.Address),
 		Name:       name,
@@ -171,15 +167,11 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (models.User, erro
 		CreatedAt:  s.now(),
 	}
 	if in.Password != nil {
-		if err := checkPassword("password", *in.Password); err != nil {
+		h, err := hashPassword("password", *in.Password, u.Email)
+		if err != nil {
 			return models.User{}, err
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(*in.Password), bcrypt.DefaultCost)
-		if err != nil {
-			return models.User{}, fmt.Errorf("hash password: %w", err)
-		}
-		hs := string(h)
-		u.PasswordHash = &hs
+		u.PasswordHash = &h
 	}
 	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		var n int64
@@ -237,9 +229,11 @@ func newSecret() (string, error) {
 }
 
 // IssueToken creates a token for user userID and returns it with its secret,
-// which is never shown again. Errors: not_found for an unknown user,
-// forbidden unless the caller is that user or an admin, invalid name.
-func (s *Service) IssueToken(ctx context.Context, caller workflow.Actor, userID int64, name string) (models.Token, string, error) {
+// which is never shown again. expiresAt, when not nil, is when the token
+// stops working; it must be in the future. Errors: not_found for an
+// unknown user, forbidden unless the caller is that user or an admin,
+// conflict for a deactivated user, invalid name or expires_at.
+func (s *Service) IssueToken(ctx context.Context, caller workflow.Actor, userID int64, name string, expiresAt *time.Time) (models.Token, string, error) {
 	if caller.ID != userID && !caller.Has(workflow.Admin) {
 		return models.Token{}, "", errs.E(errs.Forbidden, "you may create tokens only for yourself")
 	}
@@ -247,23 +241,30 @@ func (s *Service) IssueToken(ctx context.Context, caller workflow.Actor, userID 
 	if name == "" || len(name) > 100 {
 		return models.Token{}, "", errs.Field("name", "token name is required (at most 100 characters)")
 	}
-	var n int64
-	if err := s.db.Conn(ctx).Model(&models.User{}).Where("id = ?", userID).Count(&n).Error; err != nil {
+	if expiresAt != nil {
+		e := expiresAt.UTC().Truncate(time.Microsecond)
+		if !e.After(s.now()) {
+			return models.Token{}, "", errs.Field("expires_at", "the expiry must be in the future")
+		}
+		expiresAt = &e
+	}
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
 		return models.Token{}, "", err
 	}
-	if n == 0 {
-		return models.Token{}, "", errs.E(errs.NotFound, "user %d not found", userID)
+	if !u.Active() {
+		return models.Token{}, "", errs.E(errs.Conflict, "%s is deactivated; reactivate them before issuing a token", u.Email)
 	}
 	secret, err := newSecret()
 	if err != nil {
 		return models.Token{}, "", fmt.Errorf("issue token: %w", err)
 	}
-	t, err := s.storeToken(ctx, userID, name, secret)
+	t, err := s.storeToken(ctx, models.Token{UserID: userID, Name: name, ExpiresAt: expiresAt}, secret)
 	return t, secret, err
 }
 
-func (s *Service) storeToken(ctx context.Context, userID int64, name, secret string) (models.Token, error) {
-	t := models.Token{UserID: userID, Name: name, Hash: hashToken(secret), CreatedAt: s.now()}
+func (s *Service) storeToken(ctx context.Context, t models.Token, secret string) (models.Token, error) {
+	t.Hash, t.CreatedAt = hashToken(secret), s.now()
 	if err := s.db.Conn(ctx).Create(&t).Error; err != nil {
 		if models.IsUniqueViolation(err) {
 			return models.Token{}, errs.E(errs.Conflict, "that token is already in use")
@@ -310,23 +311,36 @@ func (s *Service) RevokeToken(ctx context.Context, caller workflow.Actor, tokenI
 	return nil
 }
 
-// Authenticate returns the owner of the token secret, or unauthenticated.
+// Authenticate returns the owner of the token secret, or unauthenticated,
+// with a message that says why when the token expired or its owner was
+// deactivated. Both are read from the database at every call, so that a
+// change takes effect at once on every replica.
 func (s *Service) Authenticate(ctx context.Context, secret string) (models.User, error) {
-	var u models.User
 	if secret == "" {
-		return u, errs.E(errs.Unauthenticated, "missing API token")
+		return models.User{}, errs.E(errs.Unauthenticated, "missing API token")
 	}
-	err := s.db.Conn(ctx).
+	var got struct {
+		models.User    `gorm:"embedded"`
+		TokenExpiresAt *time.Time
+	}
+	err := s.db.Conn(ctx).Table("users").
+		Select("users.*, api_tokens.expires_at AS token_expires_at").
 		Joins("JOIN api_tokens ON api_tokens.user_id = users.id").
 		Where("api_tokens.hash = ?", hashToken(secret)).
-		Take(&u).Error
+		Take(&got).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return u, errs.E(errs.Unauthenticated, "unknown or revoked API token")
+		return models.User{}, errs.E(errs.Unauthenticated, "unknown or revoked API token (deactivating a user or changing their agency revokes their tokens)")
 	}
 	if err != nil {
-		return u, fmt.Errorf("authenticate: %w", err)
+		return models.User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	return u, nil
+	if e := got.TokenExpiresAt; e != nil && !s.now().Before(*e) {
+		return models.User{}, errs.E(errs.Unauthenticated, "this API token expired at %s; create a new one", e.UTC().Format(time.RFC3339))
+	}
+	if !got.User.Active() {
+		return models.User{}, ErrDeactivated
+	}
+	return got.User, nil
 }
 
 // Bootstrap creates the first administrator when none exists, in agency
@@ -360,7 +374,7 @@ func (s *Service) Bootstrap(ctx context.Context, email, token string) (bool, err
 		if err != nil {
 			return err
 		}
-		if _, err := s.storeToken(ctx, u.ID, "bootstrap", token); err != nil {
+		if _, err := s.storeToken(ctx, models.Token{UserID: u.ID, Name: "bootstrap"}, token); err != nil {
 			return err
 		}
 		created = true
@@ -394,7 +408,7 @@ func (s *Service) IssueDemoToken(ctx context.Context, userID int64) (string, err
 		if _, err := s.RevokeTokensNamed(ctx, userID, DemoTokenName); err != nil {
 			return err
 		}
-		_, err := s.storeToken(ctx, userID, DemoTokenName, secret)
+		_, err := s.storeToken(ctx, models.Token{UserID: userID, Name: DemoTokenName}, secret)
 		return err
 	})
 	return secret, err
@@ -429,12 +443,54 @@ func (s *Service) UserByID(ctx context.Context, id int64) (models.User, error) {
 }
 
 // checkPassword counts characters for the minimum, and bytes for the
-// maximum because bcrypt reads no more than 72 bytes.
-func checkPassword(field, p string) error {
+// maximum because bcrypt reads no more than 72 bytes. The email, the first
+// guess of anyone who knows it, is refused as a password ("" checks none).
+func checkPassword(field, p, email string) error {
 	if utf8.RuneCountInString(p) < 12 || len(p) > 72 {
 		return errs.Field(field, "the password must be 12 to 72 characters (at most 72 bytes)")
 	}
+	if email != "" && strings.EqualFold(strings.TrimSpace(p), email) {
+		return errs.Field(field, "the password must not be the email address")
+	}
 	return nil
+}
+
+// hashPassword checks p as checkPassword does and returns its bcrypt hash.
+func hashPassword(field, p, email string) (string, error) {
+	if err := checkPassword(field, p, email); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return "", errs.Field("name", "name is required (at most 200 characters)")
+	}
+	return name, nil
+}
+
+// checkRoles returns roles sorted, without duplicates.
+func checkRoles(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, errs.Field("roles", "at least one role is required: requester, approver, manager or admin")
+	}
+	var roles []string
+	for _, r := range in {
+		if !slices.Contains(workflow.Roles, workflow.Role(r)) {
+			return nil, errs.Field("roles", "unknown role %q; roles are requester, approver, manager and admin", r)
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	sort.Strings(roles)
+	return roles, nil
 }
 
 // ChangePassword sets a new password for the caller after checking the
@@ -450,7 +506,7 @@ func (s *Service) ChangePassword(ctx context.Context, caller workflow.Actor, cur
 	if u.PasswordHash == nil || bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(current)) != nil {
 		return models.User{}, errs.Field("current_password", "the current password is not correct")
 	}
-	if err := checkPassword("new_password", next); err != nil {
+	if err := checkPassword("new_password", next, u.Email); err != nil {
 		return models.User{}, err
 	}
 	if err := s.setPassword(ctx, []int64{u.ID}, next); err != nil {
@@ -463,7 +519,7 @@ func (s *Service) ChangePassword(ctx context.Context, caller workflow.Actor, cur
 // checks, hashed once; the demo seeder uses it so that every demo user
 // signs in with the password it prints.
 func (s *Service) SetPasswordsUnchecked(ctx context.Context, userIDs []int64, password string) error {
-	if err := checkPassword("password", password); err != nil {
+	if err := checkPassword("password", password, ""); err != nil {
 		return err
 	}
 	return s.setPassword(ctx, userIDs, password)

@@ -124,7 +124,7 @@ func TestIssueDemoTokenRevokesEarlierDemoTokensOnly(t *testing.T) {
 			users = append(users, u)
 		}
 		a, b := users[0], users[1]
-		_, laptop, err := s.IssueToken(ctx, accounts.ActorOf(a), a.ID, "laptop")
+		_, laptop, err := s.IssueToken(ctx, accounts.ActorOf(a), a.ID, "laptop", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

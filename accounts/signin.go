@@ -35,6 +35,19 @@ const (
 	OutcomeLocked    = "locked"  // the failure that started a lockout
 	OutcomeRefused   = "refused" // an attempt during a lockout, not checked
 	OutcomeSignedOut = "signed_out"
+	// OutcomeDeactivated is the right password of a deactivated user.
+	OutcomeDeactivated = "deactivated"
+	// Single sign-on: a sign-in through the agency's identity provider, and
+	// one refused, with the reason in the event (see SSOSignIn).
+	OutcomeSSOSignedIn = "sso_signed_in"
+	OutcomeSSORefused  = "sso_refused"
+)
+
+// Reasons the service itself refuses a single sign-on for; package sso
+// names the reasons found in what the provider or the browser sent.
+const (
+	ReasonUnknownEmail = "unknown_email"
+	ReasonDeactivated  = "deactivated"
 )
 
 // RecentSignInCount is how many events a user's list of recent sign-ins
@@ -59,7 +72,8 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 // SignIn returns the user whose email and password these are. Errors:
 // ErrSignIn for a wrong email or password (a user without a password
-// cannot sign in with one); too_many_requests, with RetryAfter the time
+// cannot sign in with one); ErrDeactivated for the right password of a
+// deactivated user; too_many_requests, with RetryAfter the time
 // left, while the email is locked out. Every attempt is counted (for
 // emails without an account too), logged and recorded with address, the
 // client's; a successful one clears the count.
@@ -93,6 +107,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 			return models.User{}, err
 		}
 		return models.User{}, ErrSignIn
+	}
+	if !mayStartSession(u) {
+		ev.Outcome = OutcomeDeactivated
+		if err := s.record(ctx, ev); err != nil {
+			return models.User{}, err
+		}
+		return models.User{}, ErrDeactivated
 	}
 	ev.Outcome = OutcomeSignedIn
 	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
@@ -190,27 +211,34 @@ func signInKey(email string) string {
 }
 
 var eventMessages = map[string]string{
-	OutcomeSignedIn:  "signed in",
-	OutcomeFailed:    "sign-in failed",
-	OutcomeLocked:    "sign-in locked",
-	OutcomeRefused:   "sign-in refused while locked",
-	OutcomeSignedOut: "signed out",
+	OutcomeSignedIn:    "signed in",
+	OutcomeFailed:      "sign-in failed",
+	OutcomeLocked:      "sign-in locked",
+	OutcomeRefused:     "sign-in refused while locked",
+	OutcomeSignedOut:   "signed out",
+	OutcomeDeactivated: "sign-in refused: account deactivated",
+	OutcomeSSOSignedIn: "signed in with single sign-on",
+	OutcomeSSORefused:  "single sign-on refused",
 }
 
-// record stores ev and logs it once stored. Neither ever holds a password
-// or a token.
-func (s *Service) record(ctx context.Context, ev models.SignInEvent) error {
+// record stores ev and logs it once stored, with the attributes extra.
+// Neither ever holds a password or a token.
+func (s *Service) record(ctx context.Context, ev models.SignInEvent, extra ...any) error {
 	if err := s.db.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("record %s of %s: %w", ev.Outcome, ev.Email, err)
 	}
 	level := slog.LevelInfo
-	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused {
+	if ev.Outcome == OutcomeLocked || ev.Outcome == OutcomeRefused || ev.Outcome == OutcomeDeactivated || ev.Outcome == OutcomeSSORefused {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"outcome", ev.Outcome, "email", ev.Email, "address", ev.Address}
+	if ev.Reason != "" {
+		attrs = append(attrs, "reason", ev.Reason)
+	}
 	if ev.UserID != nil {
 		attrs = append(attrs, "user_id", *ev.UserID)
 	}
+	attrs = append(attrs, extra...)
 	s.db.AfterCommit(ctx, func() { s.log.Log(ctx, level, eventMessages[ev.Outcome], attrs...) })
 	return nil
 }

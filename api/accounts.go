@@ -16,11 +16,13 @@ type agencyJSON struct {
 }
 
 type userJSON struct {
-	ID     int64    `json:"id"`
-	Email  string   `json:"email"`
-	Name   string   `json:"name"`
-	Agency string   `json:"agency"`
-	Roles  []string `json:"roles"`
+	ID            int64      `json:"id"`
+	Email         string     `json:"email"`
+	Name          string     `json:"name"`
+	Agency        string     `json:"agency"`
+	Roles         []string   `json:"roles"`
+	Active        bool       `json:"active"`
+	DeactivatedAt *time.Time `json:"deactivated_at"`
 }
 
 func toUser(u models.User) userJSON {
@@ -28,14 +30,16 @@ func toUser(u models.User) userJSON {
 	for _, r := range accounts.RolesOf(u) {
 		roles = append(roles, string(r))
 	}
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Agency: u.AgencyCode, Roles: roles}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Agency: u.AgencyCode, Roles: roles,
+		Active: u.Active(), DeactivatedAt: utc(u.DeactivatedAt)}
 }
 
 type tokenJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Token     string    `json:"token"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Token     string     `json:"token"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 type list[T any] struct {
@@ -48,6 +52,8 @@ func registerAccountRoutes(g authedGroup, s *server) {
 	g.POST("/agencies", s.handleAgencyCreate)
 	g.GET("/users", s.handleUserList)
 	g.POST("/users", s.handleUserCreate)
+	g.PATCH("/users/:user_id", s.handleUserUpdate)
+	g.GET("/users/:user_id/open-requests", s.handleUserOpenRequests)
 	g.POST("/users/:user_id/tokens", s.handleTokenCreate)
 	g.GET("/users/:user_id/tokens", s.handleTokenList)
 	g.DELETE("/tokens/:token_id", s.handleTokenDelete)
@@ -113,28 +119,76 @@ func (s *server) handleUserCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toUser(u))
 }
 
+func (s *server) handleUserUpdate(c echo.Context) error {
+	id, err := pathID(c, "user_id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name     *string  `json:"name"`
+		Roles    []string `json:"roles"`
+		Agency   *string  `json:"agency"`
+		Active   *bool    `json:"active"`
+		Password *string  `json:"password"`
+	}
+	if err := c.Bind(&in); err != nil {
+		return err
+	}
+	u, err := s.Accounts.UpdateUser(c.Request().Context(), caller(c).actor, id, accounts.UserPatch{
+		Name: in.Name, Roles: in.Roles, Agency: in.Agency, Active: in.Active, Password: in.Password,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUser(u))
+}
+
+func (s *server) handleUserOpenRequests(c echo.Context) error {
+	id, err := pathID(c, "user_id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	// An admin naming an unknown user is told so, rather than given an
+	// empty list; anyone else is refused first.
+	rs, err := s.Workflow.OpenRequestsOf(ctx, caller(c).actor, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Accounts.UserByID(ctx, id); err != nil {
+		return err
+	}
+	out := list[requestJSON]{Items: make([]requestJSON, 0, len(rs))}
+	for i := range rs {
+		out.Items = append(out.Items, s.toRequest(&rs[i]))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 func (s *server) handleTokenCreate(c echo.Context) error {
 	id, err := pathID(c, "user_id")
 	if err != nil {
 		return err
 	}
 	var in struct {
-		Name string `json:"name"`
+		Name      string     `json:"name"`
+		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	if err := c.Bind(&in); err != nil {
 		return err
 	}
-	t, secret, err := s.Accounts.IssueToken(c.Request().Context(), caller(c).actor, id, in.Name)
+	t, secret, err := s.Accounts.IssueToken(c.Request().Context(), caller(c).actor, id, in.Name, in.ExpiresAt)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, tokenJSON{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt})
+	return c.JSON(http.StatusCreated, tokenJSON{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: utc(t.ExpiresAt)})
 }
 
 type tokenInfoJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 func (s *server) handleTokenList(c echo.Context) error {
@@ -148,7 +202,7 @@ func (s *server) handleTokenList(c echo.Context) error {
 	}
 	out := list[tokenInfoJSON]{Items: []tokenInfoJSON{}}
 	for _, t := range ts {
-		out.Items = append(out.Items, tokenInfoJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.UTC()})
+		out.Items = append(out.Items, tokenInfoJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: utc(t.ExpiresAt)})
 	}
 	return c.JSON(http.StatusOK, out)
 }

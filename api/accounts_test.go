@@ -6,17 +6,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"datashare/models"
 	"datashare/models/modelstest"
 )
 
 type userView struct {
-	ID     int64    `json:"id"`
-	Email  string   `json:"email"`
-	Name   string   `json:"name"`
-	Agency string   `json:"agency"`
-	Roles  []string `json:"roles"`
+	ID            int64      `json:"id"`
+	Email         string     `json:"email"`
+	Name          string     `json:"name"`
+	Agency        string     `json:"agency"`
+	Roles         []string   `json:"roles"`
+	Active        bool       `json:"active"`
+	DeactivatedAt *time.Time `json:"deactivated_at"`
 }
 
 type tokenView struct {

@@ -389,7 +389,7 @@ func TestMissingOrBadTokenIs401(t *testing.T) {
 			for auth, want := range map[string]string{
 				"":                  "send an API token as Authorization: Bearer TOKEN",
 				"Basic " + good:     "the Authorization header must be Bearer TOKEN",
-				"Bearer dst_absent": "unknown or revoked API token",
+				"Bearer dst_absent": "unknown or revoked API token (deactivating a user or changing their agency revokes their tokens)",
 			} {
 				rq := request{method: "GET", path: "/api/v1/me"}
 				if auth != "" {

@@ -113,6 +113,7 @@ func registerRequestRoutes(g authedGroup, s *server) {
 	g.PATCH("/requests/:request_id", s.handleRequestUpdate)
 	g.POST("/requests/:request_id/transitions", s.handleTransitionCreate)
 	g.GET("/requests/:request_id/history", s.handleHistory)
+	g.POST("/requests/:request_id/reassign", s.handleReassign)
 }
 
 // idempotent runs fn under the caller's Idempotency-Key, if any, and writes
@@ -259,24 +260,35 @@ func (f clearable) patch() *string {
 	return f.value
 }
 
-func (s *server) handleTransitionCreate(c echo.Context) error {
+// readChange reads what a change of one request sends: the request's id,
+// the If-Match version (0 when absent) and the JSON body, decoded into in
+// and returned as read, for the Idempotency-Key fingerprint.
+func readChange(c echo.Context, in any) (int64, int, []byte, error) {
 	id, err := pathID(c, "request_id")
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
 	version, err := ifMatch(c)
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
 	body, err := readBody(c)
 	if err != nil {
-		return err
+		return 0, 0, nil, err
 	}
+	if err := decodeJSON(body, in); err != nil {
+		return 0, 0, nil, err
+	}
+	return id, version, body, nil
+}
+
+func (s *server) handleTransitionCreate(c echo.Context) error {
 	var in struct {
 		Action  string `json:"action"`
 		Comment string `json:"comment"`
 	}
-	if err := decodeJSON(body, &in); err != nil {
+	id, version, body, err := readChange(c, &in)
+	if err != nil {
 		return err
 	}
 	act, err := workflow.ParseAction(in.Action)
@@ -286,6 +298,25 @@ func (s *server) handleTransitionCreate(c echo.Context) error {
 	actor := caller(c).actor
 	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
 		r, err := s.Workflow.Apply(ctx, actor, id, act, in.Comment, version)
+		return http.StatusOK, r, err
+	})
+}
+
+func (s *server) handleReassign(c echo.Context) error {
+	var in struct {
+		Requester int64  `json:"requester"`
+		Comment   string `json:"comment"`
+	}
+	id, version, body, err := readChange(c, &in)
+	if err != nil {
+		return err
+	}
+	if in.Requester <= 0 {
+		return errs.Field("requester", "requester is required: the id of the user to hand the request over to")
+	}
+	actor := caller(c).actor
+	return s.idempotent(c, body, func(ctx context.Context) (int, *models.Request, error) {
+		r, err := s.Workflow.Reassign(ctx, actor, id, in.Requester, in.Comment, version)
 		return http.StatusOK, r, err
 	})
 }

@@ -22,7 +22,13 @@ type User struct {
 	PasswordHash *string
 	SessionEpoch int // see migration 0008: a change ends the user's web sessions
 	CreatedAt    time.Time
+	// DeactivatedAt is set while the user may neither sign in nor use a
+	// token (migration 0013).
+	DeactivatedAt *time.Time
 }
+
+// Active reports whether u may sign in and use tokens.
+func (u User) Active() bool { return u.DeactivatedAt == nil }
 
 // Token is a personal API token. Only the SHA-256 of the secret is stored.
 type Token struct {
@@ -31,6 +37,7 @@ type Token struct {
 	Name      string
 	Hash      string
 	CreatedAt time.Time
+	ExpiresAt *time.Time // nil: never
 }
 
 func (Token) TableName() string { return "api_tokens" }
@@ -54,6 +61,7 @@ type SignInEvent struct {
 	Email   string
 	Address string
 	Outcome string
+	Reason  string // why it was refused, when that has several causes (migration 0014)
 	At      time.Time
 }
 

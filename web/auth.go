@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"datashare/accounts"
 	"datashare/api"
 	"datashare/errs"
 )
@@ -15,14 +16,20 @@ type loginView struct {
 	Next            string
 	Error           string
 	Email, Password fieldView
+	SSOLabel        string // the single sign-on button's, when there is one
+	Passwords       bool   // the password form is shown
 }
 
 func (a *app) loginView(email, next, msg string) *loginView {
 	v := &loginView{
-		Next:     next,
-		Error:    msg,
-		Email:    fieldView{ID: "email", Name: "email", Label: "Email", Type: "email", Value: email, Required: true, Autocomplete: "username"},
-		Password: fieldView{ID: "password", Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "current-password"},
+		Next:      next,
+		Error:     msg,
+		Passwords: !a.Settings.SSO.NoPasswords,
+		Email:     fieldView{ID: "email", Name: "email", Label: "Email", Type: "email", Value: email, Required: true, Autocomplete: "username"},
+		Password:  fieldView{ID: "password", Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "current-password"},
+	}
+	if a.Settings.SSO.Provider != nil {
+		v.SSOLabel = a.Settings.SSO.Label
 	}
 	return v
 }
@@ -42,8 +49,15 @@ func (a *app) handleLoginForm(c echo.Context) error {
 func (a *app) handleLogin(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
+	if a.Settings.SSO.NoPasswords {
+		v := a.loginView("", next, "Sign-in with a password is turned off here: use the button below.")
+		return a.render(c, http.StatusForbidden, "login", v)
+	}
 	u, err := a.Accounts.SignIn(c.Request().Context(), email, password, c.RealIP())
 	switch {
+	case err == accounts.ErrDeactivated:
+		v := a.loginView(email, next, "This account is deactivated. If you still need access, ask your agency's datashare admin.")
+		return a.render(c, http.StatusUnauthorized, "login", v)
 	case errs.Is(err, errs.Unauthenticated):
 		v := a.loginView(email, next, "Email or password is incorrect")
 		return a.render(c, http.StatusUnauthorized, "login", v)

@@ -109,6 +109,7 @@ var actionLabels = map[workflow.Action]string{
 	workflow.Fulfil:               "Mark as shared",
 	workflow.Withdraw:             "Withdraw",
 	workflow.Create:               "Created",
+	workflow.Reassign:             "Handed over",
 }
 
 func actionLabel(a string) string { return label(actionLabels, a) }

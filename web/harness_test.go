@@ -48,6 +48,9 @@ type site struct {
 type siteOptions struct {
 	App apptest.Options
 	Web web.Settings // zero: the defaults
+	// SSO, when set, gives the single sign-on settings of the site at
+	// address url (known only once it listens).
+	SSO func(tb testing.TB, url string) web.SSO
 }
 
 // newSite serves a fresh database of the test's dialect with the cast, each
@@ -70,11 +73,20 @@ func newSite(tb testing.TB, db *models.DB, o siteOptions) *site {
 		}
 		users[email] = u
 	}
+	srv := httptest.NewUnstartedServer(nil)
+	url := "http://" + srv.Listener.Addr().String()
+	if o.SSO != nil {
+		if o.Web == (web.Settings{}) {
+			o.Web = web.DefaultSettings()
+		}
+		o.Web.SSO = o.SSO(tb, url)
+	}
 	h, err := a.Handler(o.Web)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	tb.Cleanup(srv.Close)
 	return &site{App: a, URL: srv.URL, Users: users}
 }
@@ -164,10 +176,13 @@ func (b *browser) follow(path string) answer {
 }
 
 // csrf is the form token the site set in this browser's jar.
-func (b *browser) csrf() string {
+func (b *browser) csrf() string { return b.cookie("datashare_csrf") }
+
+// cookie is the value of the site's cookie name in this browser's jar.
+func (b *browser) cookie(name string) string {
 	u, _ := url.Parse(b.site.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == "datashare_csrf" {
+		if c.Name == name {
 			return c.Value
 		}
 	}

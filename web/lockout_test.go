@@ -203,11 +203,11 @@ func TestUnknownTokensArePerAddressLimited(t *testing.T) {
 		s := newSite(t, db, siteOptions{App: apptest.Options{Log: logs.logger()}})
 		ctx := context.Background()
 		me := s.actor("req@msf.gov.sg")
-		_, valid, err := s.Accounts.IssueToken(ctx, me, me.ID, "laptop")
+		_, valid, err := s.Accounts.IssueToken(ctx, me, me.ID, "laptop", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		revoked, revokedSecret, err := s.Accounts.IssueToken(ctx, me, me.ID, "old")
+		revoked, revokedSecret, err := s.Accounts.IssueToken(ctx, me, me.ID, "old", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

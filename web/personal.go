@@ -19,6 +19,8 @@ func (a *app) registerPersonalPages(r router) {
 	r.page(http.MethodPost, "/preferences", a.handlePreferencesSave)
 	r.page(http.MethodGet, "/account", a.handleAccount)
 	r.page(http.MethodPost, "/account/password", a.handlePasswordChange)
+	r.page(http.MethodPost, "/account/tokens", a.handleTokenCreate)
+	r.page(http.MethodPost, "/account/tokens/:id/revoke", a.handleTokenRevoke)
 }
 
 type notificationsView struct {

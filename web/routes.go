@@ -58,6 +58,11 @@ func (a *app) registerRoutes(e *echo.Echo) {
 	// database read.
 	add(e, http.MethodPost, "/login", a.handleLogin, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 	r.page(http.MethodPost, "/logout", a.handleLogout)
+	if a.Settings.SSO.Provider != nil {
+		r.open(http.MethodGet, "/auth/oidc/login", a.handleSSOLogin)
+		// Limited as POST /login is: each refusal is written down.
+		add(e, http.MethodGet, "/auth/oidc/callback", a.handleSSOCallback, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
+	}
 
 	r.page(http.MethodGet, "/", a.handleHome)
 	a.registerRequestPages(r)

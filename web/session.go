@@ -67,8 +67,8 @@ func viewer(c echo.Context) *Viewer {
 }
 
 // signedInUser returns the session's user, or not_found when nobody is
-// signed in, the user is gone, or their credentials changed since the
-// session began (another replica may have changed them).
+// signed in, the user is gone or deactivated, or their credentials changed
+// since the session began (another replica may have changed them).
 func (a *app) signedInUser(c echo.Context) (models.User, error) {
 	ctx := c.Request().Context()
 	id := a.sessions.GetInt64(ctx, keyUser)
@@ -81,6 +81,9 @@ func (a *app) signedInUser(c echo.Context) (models.User, error) {
 	}
 	if u.SessionEpoch != a.sessions.GetInt(ctx, keyEpoch) {
 		return models.User{}, errs.E(errs.NotFound, "the session predates a change of credentials")
+	}
+	if !u.Active() {
+		return models.User{}, errs.E(errs.NotFound, "the user is deactivated")
 	}
 	return u, nil
 }

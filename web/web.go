@@ -13,6 +13,7 @@ import (
 	"datashare/holidays"
 	"datashare/notifications"
 	"datashare/sla"
+	"datashare/sso"
 	"datashare/workflow"
 )
 
@@ -27,6 +28,18 @@ type Settings struct {
 	// session this long after sign-in.
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
+	SSO         SSO
+}
+
+// SSO is single sign-on through the agency's identity provider.
+type SSO struct {
+	Provider *sso.Provider // nil: no single sign-on
+	// Label is the text of the sign-in button, such as "Sign in with
+	// TechPass".
+	Label string
+	// NoPasswords hides the password form and refuses password sign-ins,
+	// for a deployment that trusts its identity provider alone.
+	NoPasswords bool
 }
 
 // DefaultSettings are 30 minutes idle and 12 hours at most.

@@ -44,6 +44,10 @@ const (
 	// Create is recorded as the first history row of every request; it is
 	// not an action a client can send to /transitions.
 	Create Action = "create"
+
+	// Reassign is recorded when an admin hands an open request over to
+	// another requester (Service.Reassign); the state does not change.
+	Reassign Action = "reassign"
 )
 
 // Actions lists the actions a client may take, in lifecycle order.

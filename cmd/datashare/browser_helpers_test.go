@@ -84,8 +84,14 @@ type site struct {
 // startSite serves the demo on a fresh SQLite file and starts Chromium.
 func startSite(t *testing.T) *site {
 	t.Helper()
+	return startSiteWith(t, nil, "127.0.0.1:0")
+}
+
+// startSiteWith is startSite with the settings env, listening on addr.
+func startSiteWith(t *testing.T, env map[string]string, addr string) *site {
+	t.Helper()
 	axe := mustBrowserTools(t)
-	p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", modelstest.DSN(t, models.SQLite))
+	p := mustServe(t, envOf(env), "--demo", "--addr", addr, "--db", modelstest.DSN(t, models.SQLite))
 	m := demoPasswordRE.FindStringSubmatch(p.stdout.String())
 	if m == nil {
 		t.Fatalf("serve --demo printed no demo password; stdout:\n%s", p.stdout)

@@ -34,6 +34,7 @@ func TestBrowser(t *testing.T) {
 		{"EmailLinkReturnsAfterSignIn", testEmailLinkReturnsAfterSignIn},
 		{"CrossOriginFormIsRefused", testCrossOriginFormIsRefused},
 		{"RequestLifecycle", testRequestLifecycle},
+		{"AccountTokensAndPassword", testAccountTokensAndPassword},
 	} {
 		t.Run(f.name, func(t *testing.T) { f.test(t, s) })
 	}

@@ -21,6 +21,7 @@ import (
 	"datashare/models"
 	"datashare/notifications"
 	"datashare/sla"
+	"datashare/sso"
 	"datashare/web"
 	"datashare/workflow"
 )
@@ -52,6 +53,15 @@ type Config struct {
 	WebhookAllow      notifications.AllowList
 	SessionIdle       time.Duration
 	SessionLifetime   time.Duration
+	OIDC              OIDC
+}
+
+// OIDC is single sign-on through the agency's identity provider; Issuer
+// empty: none.
+type OIDC struct {
+	Issuer, ClientID, ClientSecret string
+	Label                          string
+	Passwords                      bool // the password form is offered too
 }
 
 // env names, in one place so the README's table can be checked against it.
@@ -81,6 +91,11 @@ const (
 	envWebhookAllow      = "DATASHARE_WEBHOOK_ALLOW"
 	envSessionIdle       = "DATASHARE_SESSION_IDLE_TIMEOUT"
 	envSessionLifetime   = "DATASHARE_SESSION_LIFETIME"
+	envOIDCIssuer        = "DATASHARE_OIDC_ISSUER"
+	envOIDCClientID      = "DATASHARE_OIDC_CLIENT_ID"
+	envOIDCSecret        = "DATASHARE_OIDC_CLIENT_SECRET"
+	envOIDCName          = "DATASHARE_OIDC_NAME"
+	envOIDCPasswords     = "DATASHARE_OIDC_PASSWORDS"
 )
 
 // demoAddr is where serve --demo listens by default: loopback only.
@@ -158,6 +173,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 	if cmd.uses&service != 0 {
 		cfg.AdminEmail = strings.TrimSpace(getenv(envAdminEmail))
 		cfg.AdminToken = getenv(envAdminToken)
+		cfg.OIDC.ClientSecret = getenv(envOIDCSecret)
 	}
 	err := cfg.parse(raw)
 	if cfg.Demo && getenv(envAddr) == "" && !isSet(fs, "addr") {
@@ -178,6 +194,8 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
 	allow := *raw["webhook-allow"]
+	cfg.OIDC.Issuer, cfg.OIDC.ClientID, cfg.OIDC.Label = *raw["oidc-issuer"], *raw["oidc-client-id"], *raw["oidc-name"]
+	passwords := *raw["oidc-passwords"]
 	connect, statement := *raw["db-connect-timeout"], *raw["db-statement-timeout"]
 	var errs []error
 	var err error
@@ -264,7 +282,40 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	if err := checkMetricsAddr(cfg.MetricsAddr, cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envMetricsAddr, err))
 	}
+	errs = append(errs, cfg.OIDC.parse(passwords)...)
 	return errors.Join(errs...)
+}
+
+// parse checks the single sign-on settings, given the text of
+// DATASHARE_OIDC_PASSWORDS.
+func (o *OIDC) parse(passwords string) []error {
+	var errs []error
+	switch passwords {
+	case "on":
+		o.Passwords = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("%s: want on or off, got %q", envOIDCPasswords, passwords))
+	}
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.ClientSecret != "" {
+			errs = append(errs, fmt.Errorf("%s and %s need %s, the identity provider's address", envOIDCClientID, envOIDCSecret, envOIDCIssuer))
+		}
+		if passwords == "off" {
+			errs = append(errs, fmt.Errorf("%s=off needs single sign-on (%s): without either nobody could sign in to the pages", envOIDCPasswords, envOIDCIssuer))
+		}
+		return errs
+	}
+	if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("%s: want the identity provider's http(s) issuer address, got %q", envOIDCIssuer, o.Issuer))
+	}
+	if o.ClientID == "" || o.ClientSecret == "" {
+		errs = append(errs, fmt.Errorf("%s needs %s and %s, as registered with the identity provider", envOIDCIssuer, envOIDCClientID, envOIDCSecret))
+	}
+	if strings.TrimSpace(o.Label) == "" {
+		errs = append(errs, fmt.Errorf("%s must not be empty", envOIDCName))
+	}
+	return errs
 }
 
 // checkMetricsAddr accepts an empty address (no metrics) or a host:port
@@ -344,6 +395,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("webhook_allow", orDefault(c.WebhookAllow.String(), "(none: public addresses only)")),
 		slog.Duration("session_idle_timeout", c.SessionIdle),
 		slog.Duration("session_lifetime", c.SessionLifetime),
+		slog.String("oidc_issuer", orDefault(c.OIDC.Issuer, "(none: no single sign-on)")),
+		slog.String("oidc_client_id", c.OIDC.ClientID),
+		slog.String("oidc_client_secret", mask(c.OIDC.ClientSecret)),
+		slog.String("oidc_name", c.OIDC.Label),
+		slog.Bool("oidc_passwords", c.OIDC.Passwords),
 	)
 }
 
@@ -375,7 +431,16 @@ func (c Config) figures(uses group) []deployment.Setting {
 }
 
 // Web is the pages' share of the configuration: over https, cookies are
-// Secure and answers carry Strict-Transport-Security.
-func (c Config) Web() web.Settings {
-	return web.Settings{Secure: strings.HasPrefix(c.BaseURL, "https://"), IdleTimeout: c.SessionIdle, Lifetime: c.SessionLifetime}
+// Secure and answers carry Strict-Transport-Security. p is the discovered
+// identity provider, nil without single sign-on.
+func (c Config) Web(p *sso.Provider) web.Settings {
+	return web.Settings{Secure: strings.HasPrefix(c.BaseURL, "https://"), IdleTimeout: c.SessionIdle, Lifetime: c.SessionLifetime,
+		SSO: web.SSO{Provider: p, Label: c.OIDC.Label, NoPasswords: !c.OIDC.Passwords}}
+}
+
+// SSO is how datashare is known to the identity provider; the redirect
+// address is the callback page under BASE_URL.
+func (c Config) SSO() sso.Config {
+	return sso.Config{Issuer: c.OIDC.Issuer, ClientID: c.OIDC.ClientID, ClientSecret: c.OIDC.ClientSecret,
+		RedirectURL: strings.TrimSuffix(c.BaseURL, "/") + "/auth/oidc/callback"}
 }

@@ -44,6 +44,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"base url", cfg.BaseURL, "http://localhost:8080"},
 		{"notify max attempts", cfg.MaxAttempts, 10},
 		{"webhook allow (none)", cfg.WebhookAllow.String(), ""},
+		{"oidc issuer (none)", cfg.OIDC.Issuer, ""},
+		{"oidc button", cfg.OIDC.Label, "Sign in with your agency account"},
+		{"oidc passwords on", cfg.OIDC.Passwords, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -77,6 +80,11 @@ var fullEnv = map[string]string{
 	"DATASHARE_WEBHOOK_ALLOW":        "10.0.0.0/8, 127.0.0.1:9000",
 	"DATASHARE_SESSION_IDLE_TIMEOUT": "15m",
 	"DATASHARE_SESSION_LIFETIME":     "8h",
+	"DATASHARE_OIDC_ISSUER":          "https://idp.tech.gov.sg/realms/agency",
+	"DATASHARE_OIDC_CLIENT_ID":       "datashare-prod",
+	"DATASHARE_OIDC_CLIENT_SECRET":   "env-oidc-secret",
+	"DATASHARE_OIDC_NAME":            "Sign in with TechPass",
+	"DATASHARE_OIDC_PASSWORDS":       "off",
 }
 
 func TestLoadConfigFromEnvironment(t *testing.T) {
@@ -116,7 +124,13 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		{"webhook allow", cfg.WebhookAllow.String(), "10.0.0.0/8,127.0.0.1/32:9000"},
 		{"session idle timeout", cfg.SessionIdle, 15 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, 8 * time.Hour},
-		{"secure cookies (https base url)", cfg.Web().Secure, true},
+		{"secure cookies (https base url)", cfg.Web(nil).Secure, true},
+		{"oidc issuer", cfg.OIDC.Issuer, "https://idp.tech.gov.sg/realms/agency"},
+		{"oidc client id", cfg.OIDC.ClientID, "datashare-prod"},
+		{"oidc client secret", cfg.OIDC.ClientSecret, "env-oidc-secret"},
+		{"oidc button", cfg.Web(nil).SSO.Label, "Sign in with TechPass"},
+		{"oidc passwords off", cfg.Web(nil).SSO.NoPasswords, true},
+		{"oidc redirect address", cfg.SSO().RedirectURL, "https://datashare.tech.gov.sg/auth/oidc/callback"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -181,7 +195,7 @@ func TestLoadConfigFlagsBeatEnvironment(t *testing.T) {
 		{"webhook allow", cfg.WebhookAllow.String(), "[fd00::/8]:443"},
 		{"session idle timeout", cfg.SessionIdle, 5 * time.Minute},
 		{"session lifetime", cfg.SessionLifetime, time.Hour},
-		{"cookies not secure (http base url)", cfg.Web().Secure, false},
+		{"cookies not secure (http base url)", cfg.Web(nil).Secure, false},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -264,6 +278,13 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"metrics on the service's address", []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
 		{"metrics on the service's port of every interface", []string{"--metrics-addr", "127.0.0.1:8080"}, nil, "the service's own address"},
 		{"metrics on every interface at the service's port", nil, map[string]string{"DATASHARE_ADDR": "10.0.0.5:8080", "DATASHARE_METRICS_ADDR": ":8080"}, "the service's own address"},
+		{"oidc issuer without client", []string{"--oidc-issuer", "https://idp.tech.gov.sg"}, nil, "DATASHARE_OIDC_ISSUER needs DATASHARE_OIDC_CLIENT_ID and DATASHARE_OIDC_CLIENT_SECRET"},
+		{"oidc issuer without secret", []string{"--oidc-issuer", "https://idp.tech.gov.sg", "--oidc-client-id", "datashare"}, nil, "DATASHARE_OIDC_ISSUER needs DATASHARE_OIDC_CLIENT_ID and DATASHARE_OIDC_CLIENT_SECRET"},
+		{"oidc issuer not an address", nil, map[string]string{"DATASHARE_OIDC_ISSUER": "idp.tech.gov.sg", "DATASHARE_OIDC_CLIENT_ID": "ds", "DATASHARE_OIDC_CLIENT_SECRET": "s"}, `DATASHARE_OIDC_ISSUER: want the identity provider's http(s) issuer address, got "idp.tech.gov.sg"`},
+		{"oidc client without issuer", nil, map[string]string{"DATASHARE_OIDC_CLIENT_ID": "ds", "DATASHARE_OIDC_CLIENT_SECRET": "s"}, "need DATASHARE_OIDC_ISSUER"},
+		{"oidc button without a label", []string{"--oidc-name", " "}, map[string]string{"DATASHARE_OIDC_ISSUER": "https://idp.tech.gov.sg", "DATASHARE_OIDC_CLIENT_ID": "ds", "DATASHARE_OIDC_CLIENT_SECRET": "s"}, "DATASHARE_OIDC_NAME must not be empty"},
+		{"oidc passwords neither on nor off", []string{"--oidc-passwords", "no"}, nil, `DATASHARE_OIDC_PASSWORDS: want on or off, got "no"`},
+		{"passwords off without single sign-on", nil, map[string]string{"DATASHARE_OIDC_PASSWORDS": "off"}, "DATASHARE_OIDC_PASSWORDS=off needs single sign-on"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 		{"unknown flag", []string{"--port", "80"}, nil, "port"},
 	}
@@ -299,12 +320,15 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		token        = "admin-token-that-must-never-be-logged-42"
 		password     = "pg-pass-w0rd"
 		smtpPassword = "smtp-pass-w0rd"
+		clientSecret = "oidc-client-secret-9f8e"
 	)
 	cfg, err := loadConfig("serve", []string{
 		"--db", "postgres://datashare:" + password + "@postgres:5432/datashare?sslmode=disable",
 		"--smtp-url", "smtp://mailer:" + smtpPassword + "@mail.tech.gov.sg:587",
+		"--oidc-issuer", "https://idp.tech.gov.sg", "--oidc-client-id", "datashare-prod",
 	},
-		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token}), io.Discard)
+		envOf(map[string]string{"DATASHARE_ADMIN_EMAIL": "admin@tech.gov.sg", "DATASHARE_ADMIN_TOKEN": token,
+			"DATASHARE_OIDC_CLIENT_SECRET": clientSecret}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,13 +337,13 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		cfg.LogFormat = format
 		newLogger(cfg, &buf).Info("starting", "config", cfg)
 		out := buf.String()
-		for _, secret := range []string{token, password, smtpPassword} {
+		for _, secret := range []string{token, password, smtpPassword, clientSecret} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s log shows the secret %q:\n%s", format, secret, out)
 			}
 		}
 		for _, want := range []string{"admin@tech.gov.sg", "postgres://datashare:********@postgres:5432/datashare?sslmode=disable",
-			"smtp://mailer:********@mail.tech.gov.sg:587", "********"} {
+			"smtp://mailer:********@mail.tech.gov.sg:587", "********", "https://idp.tech.gov.sg", "datashare-prod"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s log lacks %q:\n%s", format, want, out)
 			}

@@ -55,6 +55,10 @@ var settings = []setting{
 	{"webhook-allow", envWebhookAllow, "", "internal address ranges webhooks may reach besides public ones, each with optional ports, e.g. 10.0.0.0/8,127.0.0.1/32:9000,[fd00::/8]:443; empty: public addresses only", delivery},
 	{"session-idle-timeout", envSessionIdle, "30m", "a web session not used for this long ends", service},
 	{"session-lifetime", envSessionLifetime, "12h", "a web session ends this long after sign-in, however busy", service},
+	{"oidc-issuer", envOIDCIssuer, "", "issuer address of the agency's OpenID Connect provider, for single sign-on (redirect address BASE_URL/auth/oidc/callback); empty: passwords only", service},
+	{"oidc-client-id", envOIDCClientID, "", "datashare's client id at that provider", service},
+	{"oidc-name", envOIDCName, "Sign in with your agency account", "the label of the single sign-on button", service},
+	{"oidc-passwords", envOIDCPasswords, "on", "on: password sign-in is offered too; off: single sign-on only (API tokens keep working)", service},
 }
 
 // environmentOnly are the settings of serve that are secrets or one-off:
@@ -62,6 +66,7 @@ var settings = []setting{
 var environmentOnly = []struct{ env, usage string }{
 	{envAdminEmail, "with " + envAdminToken + ": when no admin exists at start, create this admin in agency GOVTECH"},
 	{envAdminToken, "that admin's API token, at least 32 characters; stored hashed"},
+	{envOIDCSecret, "datashare's client secret at the OpenID Connect provider, with " + envOIDCIssuer},
 }
 
 // command is what a sub-command reads and how it is called.
@@ -85,6 +90,9 @@ var commands = map[string]commandSpec{
 	"statements publish":  {"datashare statements publish --month YYYY-MM [flags]", "publish the compliance statements of a month that is over, or revise those whose figures moved", storage | zone | workdays},
 	"backup":              {"datashare backup [flags] FILE", "copy a live SQLite database to FILE, which must not exist", storage},
 	"restore":             {"datashare restore [flags] FILE", "put the SQLite backup FILE in place of a database no process has open", storage},
+	"users set-password":  {"datashare users set-password [flags] EMAIL", "set the password of the user with EMAIL to the first line of standard input (12 to 72 characters, not the email), ending their web sessions", storage},
+	"users deactivate":    {"datashare users deactivate [flags] EMAIL", "deactivate the user with EMAIL: they can no longer sign in, their web sessions end and their API tokens are revoked", storage},
+	"dev-oidc":            {"datashare dev-oidc --email EMAIL [--listen " + devOIDCAddr + "]", "run an OpenID Connect provider on this computer that approves every sign-in as EMAIL, for trying single sign-on", 0},
 }
 
 // printHelp lists the options of one run of the command, then the settings
@@ -125,7 +133,9 @@ func printHelp(w io.Writer, name string, cmd commandSpec, fs *flag.FlagSet) {
 			flagWidth, envWidth = max(flagWidth, len(s.flag)), max(envWidth, len(s.env))
 		}
 	}
-	fmt.Fprintf(w, "\nSettings (a flag wins over its environment variable):\n")
+	if len(used) > 0 {
+		fmt.Fprintf(w, "\nSettings (a flag wins over its environment variable):\n")
+	}
 	for _, s := range used {
 		fmt.Fprintf(w, "  --%-*s  %-*s  default %s\n      %s\n", flagWidth, s.flag, envWidth, s.env, quoteDefault(s.def), s.usage)
 	}

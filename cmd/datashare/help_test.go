@@ -63,7 +63,7 @@ func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 	workdays := append(slices.Clone(base), "--tz", "--working-hours", "--sla-target-days", "--sla-warn-days")
 	serve := append(slices.Clone(workdays), "--addr", "--metrics-addr", "--approvals", "--shutdown-timeout", "--sla-check-schedule",
 		"--digest-schedule", "--smtp-url", "--mail-from", "--base-url", "--notify-max-attempts", "--webhook-allow",
-		"--session-idle-timeout", "--session-lifetime")
+		"--session-idle-timeout", "--session-lifetime", "--oidc-issuer", "--oidc-client-id", "--oidc-name", "--oidc-passwords")
 	cases := []struct {
 		name     string
 		args     []string
@@ -71,9 +71,9 @@ func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 		options  []string
 		envOnly  []string
 	}{
-		{"serve", []string{"serve", "-h"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken}},
-		{"serve --help", []string{"serve", "--help"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken}},
-		{"help serve", []string{"help", "serve"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken}},
+		{"serve", []string{"serve", "-h"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken, envOIDCSecret}},
+		{"serve --help", []string{"serve", "--help"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken, envOIDCSecret}},
+		{"help serve", []string{"help", "serve"}, serve, []string{"--demo"}, []string{envAdminEmail, envAdminToken, envOIDCSecret}},
 		{"migrate", []string{"migrate", "-h"}, base, nil, nil},
 		{"sla check", []string{"sla", "check", "-h"}, workdays, nil, nil},
 		{"sla -h", []string{"sla", "-h"}, workdays, nil, nil},
@@ -89,6 +89,7 @@ func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 		{"backup", []string{"backup", "-h"}, base, nil, nil},
 		{"backup, after its file", []string{"backup", "copy.db", "-h"}, base, nil, nil},
 		{"restore", []string{"restore", "-h"}, base, nil, nil},
+		{"dev-oidc", []string{"dev-oidc", "-h"}, nil, []string{"--email", "--listen"}, nil},
 	}
 	defaults := map[string]setting{}
 	for _, s := range settings {

@@ -25,6 +25,7 @@ import (
 	"datashare/deployment"
 	"datashare/metrics"
 	"datashare/models"
+	"datashare/sso"
 )
 
 const usage = `datashare: cross-agency data-sharing requests and their 7-working-day clock
@@ -42,6 +43,9 @@ Usage:
   datashare statements publish --month YYYY-MM                    publish a past month's compliance statements (or revise them)
   datashare backup FILE                                          copy the live SQLite database to FILE (never overwritten)
   datashare restore FILE                                         put an SQLite backup in place of a database no process has open
+  datashare users set-password EMAIL                             set a user's password, read from standard input; ends their sessions
+  datashare users deactivate EMAIL                               shut a user out: sessions ended, API tokens revoked
+  datashare dev-oidc --email EMAIL                               run a single sign-on provider on this computer, for trying it
   datashare help [COMMAND]                                       this list, or the flags of one command
 
 Run "datashare COMMAND -h" (or "datashare help COMMAND") for the flags that
@@ -71,6 +75,12 @@ func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "-
 // and runs one sub-command until ctx is done. Help, asked for with -h on
 // any command, is printed to stdout and is not an error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithStdin(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runWithStdin is run with the standard input given, which only
+// "users set-password" reads.
+func runWithStdin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) || len(args) == 1 && args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -78,13 +88,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if args[0] == "help" {
 		args = append(args[1:], "-h")
 	}
-	if err := command(ctx, args, getenv, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+	if err := command(ctx, args, getenv, stdin, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	return nil
 }
 
-func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func command(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		cfg, err := loadConfig("serve", args[1:], getenv, stdout)
@@ -120,6 +130,10 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return backupCmd(ctx, args[1:], getenv, stdout)
 	case "restore":
 		return restoreCmd(ctx, args[1:], getenv, stdout)
+	case "users":
+		return usersCmd(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "dev-oidc":
+		return devOIDC(ctx, args[1:], getenv, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -170,6 +184,10 @@ func clock() time.Time { return time.Now().UTC() }
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	log.Info("starting", "config", cfg)
+	provider, err := discoverSSO(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -218,7 +236,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	handler, err := a.Handler(cfg.Web())
+	handler, err := a.Handler(cfg.Web(provider))
 	if err != nil {
 		return err
 	}
@@ -267,6 +285,21 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// discoverSSO reads the identity provider's discovery document, when single
+// sign-on is configured. A provider that cannot be read stops the start: a
+// sign-in button that can only fail is worse than a clear error now.
+func discoverSSO(ctx context.Context, cfg Config, log *slog.Logger) (*sso.Provider, error) {
+	if cfg.OIDC.Issuer == "" {
+		return nil, nil
+	}
+	p, err := sso.Discover(ctx, cfg.SSO())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; check the address and that the provider answers from here", envOIDCIssuer, err)
+	}
+	log.Info("single sign-on ready", "issuer", cfg.OIDC.Issuer, "redirect_url", cfg.SSO().RedirectURL)
+	return p, nil
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {

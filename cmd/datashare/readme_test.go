@@ -38,6 +38,11 @@ import (
 //     its output is what it printed up to its "datashare listening on" line,
 //     and it is stopped, as with Ctrl-C, before the next server example and
 //     at the end.
+//   - <!-- readme-test: beside --> marks an example that starts a program
+//     kept running beside the service (datashare dev-oidc): as a server
+//     example, up to its "listening on" line, but the next server example
+//     does not stop it; it is stopped at the end. Its port 9400 stands for a
+//     free loopback port, as 8080 does for the service's.
 //
 // Each example runs in bash with -euo pipefail, in one temporary folder
 // (also HOME), with the variables that the examples before it set. The
@@ -103,6 +108,7 @@ type example struct {
 	want   string // the output blocks after it, joined
 	skip   bool
 	server bool
+	beside bool   // a server example kept running beside the next ones
 	file   string // the name to save code as, instead of running it
 }
 
@@ -111,6 +117,7 @@ var fenceRE = regexp.MustCompile("^( *)```(\\w*)\\s*$")
 const (
 	markerSkip   = "<!-- readme-test: skip -->"
 	markerServer = "<!-- readme-test: server -->"
+	markerBeside = "<!-- readme-test: beside -->"
 )
 
 var markerFileRE = regexp.MustCompile(`^<!-- readme-test: file ([\w.-]+) -->$`)
@@ -138,7 +145,7 @@ func parseExamples(md string) ([]example, error) {
 		}
 		indent, lang := m[1], m[2]
 		b := block{line: i + 1, lang: lang, afterBlock: sinceClose == 0}
-		if lastNonBlank == markerSkip || lastNonBlank == markerServer || markerFileRE.MatchString(lastNonBlank) {
+		if lastNonBlank == markerSkip || lastNonBlank == markerServer || lastNonBlank == markerBeside || markerFileRE.MatchString(lastNonBlank) {
 			b.marker = lastNonBlank
 		}
 		var body []string
@@ -165,7 +172,8 @@ func parseExamples(md string) ([]example, error) {
 		if b.lang != "sh" {
 			continue
 		}
-		ex := example{line: b.line, code: b.body, skip: b.marker == markerSkip, server: b.marker == markerServer}
+		ex := example{line: b.line, code: b.body, skip: b.marker == markerSkip,
+			server: b.marker == markerServer || b.marker == markerBeside, beside: b.marker == markerBeside}
 		var want []string
 		for i+1 < len(blocks) && blocks[i+1].afterBlock && (blocks[i+1].lang == "text" || blocks[i+1].lang == "json") {
 			i++
@@ -179,12 +187,19 @@ func parseExamples(md string) ([]example, error) {
 
 // readmeRunner runs the examples one after the other in one folder.
 type readmeRunner struct {
-	t      *testing.T
-	dir    string
-	port   string
-	env    []string
-	state  string     // file holding the variables the examples have set
-	server *exec.Cmd  // the running server example, if any
+	t       *testing.T
+	dir     string
+	port    string
+	idpPort string // the port of the examples' identity provider (9400)
+	env     []string
+	state   string     // file holding the variables the examples have set
+	server  *process   // the running server example, if any
+	beside  []*process // the programs running beside it
+}
+
+// process is a server example running in the background.
+type process struct {
+	cmd    *exec.Cmd
 	exited chan error // receives its end
 }
 
@@ -208,7 +223,7 @@ func newReadmeRunner(t *testing.T) *readmeRunner {
 			t.Fatal(err)
 		}
 	}
-	r := &readmeRunner{t: t, dir: dir, port: freePort(t), state: filepath.Join(bin, "state.sh")}
+	r := &readmeRunner{t: t, dir: dir, port: freePort(t), idpPort: freePort(t), state: filepath.Join(bin, "state.sh")}
 	r.env = []string{
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + dir,
@@ -224,7 +239,12 @@ func newReadmeRunner(t *testing.T) *readmeRunner {
 		"DATASHARE_SLA_CHECK_SCHEDULE=0 0 30 2 *",
 		"DATASHARE_DIGEST_SCHEDULE=0 0 30 2 *",
 	}
-	t.Cleanup(r.stopServer)
+	t.Cleanup(func() {
+		r.stopServer()
+		for _, p := range r.beside {
+			r.stop(p)
+		}
+	})
 	return r
 }
 
@@ -252,6 +272,7 @@ func (r *readmeRunner) script(ex example) string {
 	for _, host := range []string{"http://127.0.0.1:8080", "http://localhost:8080"} {
 		code = strings.ReplaceAll(code, host, "http://127.0.0.1:"+r.port)
 	}
+	code = strings.ReplaceAll(code, "127.0.0.1:9400", "127.0.0.1:"+r.idpPort)
 	var s strings.Builder
 	s.WriteString("set -euo pipefail\n")
 	fmt.Fprintf(&s, "if [ -f %q ]; then source %q; fi\n", r.state, r.state)
@@ -297,14 +318,16 @@ func (r *readmeRunner) run(ex example) bool {
 	return true
 }
 
-var listeningLineRE = regexp.MustCompile(`(?m)^datashare listening on \S+\n`)
+var listeningLineRE = regexp.MustCompile(`(?m)^datashare (dev-oidc )?listening on \S+\n`)
 
 // startServer starts a server example in the background, as in a terminal
 // of its own, and reports whether it came to listen.
 func (r *readmeRunner) startServer(ex example) bool {
 	t := r.t
 	t.Helper()
-	r.stopServer()
+	if !ex.beside {
+		r.stopServer()
+	}
 	out := &syncBuffer{}
 	cmd := r.command(context.Background(), ex)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -314,7 +337,12 @@ func (r *readmeRunner) startServer(ex example) bool {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	r.server, r.exited = cmd, exited
+	p := &process{cmd: cmd, exited: exited}
+	if ex.beside {
+		r.beside = append(r.beside, p)
+	} else {
+		r.server = p
+	}
 	deadline := time.After(startTimeout)
 	for {
 		if loc := listeningLineRE.FindStringIndex(out.String()); loc != nil {
@@ -323,7 +351,11 @@ func (r *readmeRunner) startServer(ex example) bool {
 		}
 		select {
 		case err := <-exited:
-			r.server = nil
+			if ex.beside {
+				r.beside = r.beside[:len(r.beside)-1]
+			} else {
+				r.server = nil
+			}
 			t.Errorf("README.md:%d: the service stopped before listening: %v\ncommands:\n%s\noutput:\n%s", ex.line, err, ex.code, out.String())
 			return false
 		case <-deadline:
@@ -340,14 +372,20 @@ func (r *readmeRunner) stopServer() {
 	if r.server == nil {
 		return
 	}
-	pgid := r.server.Process.Pid
+	p := r.server
 	r.server = nil
+	r.stop(p)
+}
+
+// stop stops p as Ctrl-C does, unless it has ended already.
+func (r *readmeRunner) stop(p *process) {
+	pgid := p.cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGINT)
 	select {
-	case <-r.exited:
+	case <-p.exited:
 	case <-time.After(stopTimeout):
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-r.exited
+		<-p.exited
 		r.t.Errorf("a server example did not stop within %s of SIGINT", stopTimeout)
 	}
 }
@@ -380,6 +418,7 @@ func (r *readmeRunner) normalise(s string) string {
 	s = regexp.MustCompile(`(?m)[ \t]+$`).ReplaceAllString(s, "")
 	s = strings.TrimRight(s, "\n")
 	s = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::\]):(8080|`+r.port+`)\b`).ReplaceAllString(s, "localhost:8080")
+	s = strings.ReplaceAll(s, "127.0.0.1:"+r.idpPort, "127.0.0.1:9400")
 	for _, n := range normalisers {
 		s = n.re.ReplaceAllString(s, n.with)
 	}
@@ -413,7 +452,8 @@ func TestParseExamplesFollowsTheConvention(t *testing.T) {
 	md := "Intro\n\n```sh\necho a\n```\n\n```text\na\n```\n```json\n{}\n```\n\nProse.\n\n```json\n{\"not\": \"an output\"}\n```\n\n" +
 		"<!-- readme-test: skip -->\n```sh\ndocker run x\n```\n\n<!-- readme-test: server -->\n```sh\n./datashare serve\n```\n\n" +
 		"- a list item:\n\n  ```sh\n  echo indented\n  ```\n\n```sh\ntrue\n```\nProse.\n```text\nnot an output\n```\n" +
-		"\n<!-- readme-test: file main.go -->\n```go\npackage main\n```\n"
+		"\n<!-- readme-test: file main.go -->\n```go\npackage main\n```\n" +
+		"\n<!-- readme-test: beside -->\n```sh\n./datashare dev-oidc\n```\n"
 	got, err := parseExamples(md)
 	if err != nil {
 		t.Fatal(err)
@@ -425,6 +465,7 @@ func TestParseExamplesFollowsTheConvention(t *testing.T) {
 		{line: 32, code: "echo indented"},
 		{line: 36, code: "true"},
 		{line: 45, code: "package main", file: "main.go"},
+		{line: 50, code: "./datashare dev-oidc", server: true, beside: true},
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("got %+v\nwant %+v", got, want)

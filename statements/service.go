@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +25,6 @@ type Service struct {
 	db       *models.DB
 	reporter *sla.Reporter
 	keeper   *sla.Keeper
-	log      *slog.Logger
 	notify   Notifier
 }
 
@@ -43,11 +41,8 @@ func (s *Service) WithNotifier(n Notifier) *Service {
 
 // NewService returns a Service over db, computing figures with reporter
 // on keeper's calendar.
-func NewService(db *models.DB, reporter *sla.Reporter, keeper *sla.Keeper, log *slog.Logger) *Service {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{db: db, reporter: reporter, keeper: keeper, log: log}
+func NewService(db *models.DB, reporter *sla.Reporter, keeper *sla.Keeper) *Service {
+	return &Service{db: db, reporter: reporter, keeper: keeper}
 }
 
 // Result says what publishing one month did.
@@ -93,7 +88,6 @@ func (s *Service) Publish(ctx context.Context, m Month, now time.Time) (Result, 
 			res.Unchanged++
 		}
 	}
-	s.log.Info("statements published", "month", res.Month, "published", res.Published, "revised", res.Revised, "unchanged", res.Unchanged)
 	return res, nil
 }
 

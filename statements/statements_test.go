@@ -176,7 +176,7 @@ func TestPublishingAgainWritesNothing(t *testing.T) {
 		e := newEnv(t, db)
 		e.mustImport(t, mayRecords...)
 		// Two replicas at the same tick: each statement is written once.
-		other := statements.NewService(db, e.app.Reporter, e.app.Keeper, nil)
+		other := statements.NewService(db, e.app.Reporter, e.app.Keeper)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i, svc := range []*statements.Service{e.svc, other} {

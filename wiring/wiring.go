@@ -114,7 +114,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	}
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
-	a.Statements = statements.NewService(db, a.Reporter, a.Keeper, s.Log)
+	a.Statements = statements.NewService(db, a.Reporter, a.Keeper)
 	if a.Outbox != nil {
 		a.Statements.WithNotifier(a.Outbox.Statement)
 	}
@@ -146,7 +146,7 @@ func (a *App) API() api.Deps {
 // as the API.
 func (a *App) Web(s web.Settings) web.Deps {
 	return web.Deps{
-		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter,
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter, Statements: a.Statements,
 		Holidays: a.Holidays, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
 	}
 }

@@ -234,6 +234,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		if _, err := a.Checker.RunExclusive(ctx, clock()); err != nil {
 			return fmt.Errorf("demo data: sla check: %w", err)
 		}
+		// The demo's history spans the months before this one: publish
+		// their statements, as the scheduled job would have, so that
+		// /statements has something to show. Publishing is idempotent.
+		if err := publishDemoStatements(ctx, a.Statements, cfg.Location); err != nil {
+			return fmt.Errorf("demo data: statements: %w", err)
+		}
 	}
 
 	handler, err := a.Handler(cfg.Web(provider))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"datashare/statements"
 )
@@ -43,5 +44,24 @@ func statementsCmd(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	fmt.Fprintf(stdout, "statements of %s: %d published, %d revised, %d unchanged\n", res.Month, res.Published, res.Revised, res.Unchanged)
+	return nil
+}
+
+// demoStatementMonths is how many months before this one the demo
+// publishes statements of: those its history covers.
+const demoStatementMonths = 5
+
+func publishDemoStatements(ctx context.Context, svc *statements.Service, loc *time.Location) error {
+	now := clock()
+	m := statements.MonthOf(now, loc)
+	for range demoStatementMonths {
+		m = m.Previous()
+	}
+	for range demoStatementMonths {
+		if _, err := svc.Publish(ctx, m, now); err != nil {
+			return err
+		}
+		m = m.Next()
+	}
 	return nil
 }

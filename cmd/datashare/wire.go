@@ -72,7 +72,13 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
 	if _, err := c.AddFunc(cfg.StatementSchedule, func() {
-		if _, err := a.Statements.Run(ctx, clock()); err != nil {
+		results, err := a.Statements.Run(ctx, clock())
+		for _, r := range results {
+			if r.Published+r.Revised > 0 {
+				log.Info("compliance statements", "month", r.Month, "published", r.Published, "revised", r.Revised, "unchanged", r.Unchanged)
+			}
+		}
+		if err != nil {
 			log.Error("compliance statements failed", "error", err)
 		}
 	}); err != nil {

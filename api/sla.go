@@ -124,6 +124,11 @@ func Attachment(c echo.Context, rep *sla.Report, format string) error {
 	if err != nil {
 		return err
 	}
+	return Download(c, f)
+}
+
+// Download answers f as a file to download, for the API and the pages.
+func Download(c echo.Context, f spreadsheet.File) error {
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
 	return c.Blob(http.StatusOK, f.ContentType, f.Body)
 }

@@ -74,7 +74,6 @@ func (s *server) handleStatementFile(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
-		return c.Blob(http.StatusOK, f.ContentType, f.Body)
+		return Download(c, f)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"datashare/api"
 	"datashare/errs"
 	"datashare/statements"
 )
@@ -62,7 +63,6 @@ func (a *app) handleStatementFile(format string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
-		return c.Blob(http.StatusOK, f.ContentType, f.Body)
+		return api.Download(c, f)
 	}
 }

@@ -59,7 +59,7 @@ type preferencesView struct {
 // allEvents are the event names of notifications.Events, as the API shows them.
 var allEvents = []string{
 	"request.submitted", "request.approved", "request.clarification_requested", "request.responded",
-	"request.rejected", "request.fulfilled", "request.withdrawn", "sla.at_risk", "sla.breached", "digest.daily",
+	"request.rejected", "request.fulfilled", "request.withdrawn", "sla.at_risk", "sla.breached", "digest.daily", "statement.published",
 }
 
 // mustInbox reads who's notifications, once the dispatcher has fanned out

@@ -19,6 +19,7 @@ import (
 	"datashare/imports"
 	"datashare/notifications"
 	"datashare/sla"
+	"datashare/statements"
 	"datashare/workflow"
 )
 
@@ -48,6 +49,7 @@ type Deps struct {
 	SLA           *sla.Keeper
 	Checker       *sla.Checker
 	Reporter      *sla.Reporter
+	Statements    *statements.Service
 	Holidays      *holidays.Service
 	Importer      *imports.Importer
 	Notifications *notifications.Service
@@ -116,6 +118,7 @@ func New(d Deps) *echo.Echo {
 	registerRequestRoutes(authed, s)
 	registerCalendarRoutes(authed, s)
 	registerSLARoutes(authed, s)
+	registerStatementRoutes(authed, s)
 	registerNotificationRoutes(authed, s)
 	return e
 }

@@ -15,6 +15,7 @@ import (
 	"datashare/input"
 	"datashare/sla"
 	"datashare/spreadsheet"
+	"datashare/statements"
 	"datashare/workflow"
 )
 
@@ -45,7 +46,39 @@ func (s *server) report(c echo.Context) (*sla.Report, error) {
 	if q.From, q.To, err = parseWindow(c.QueryParam("from"), c.QueryParam("to")); err != nil {
 		return nil, err
 	}
-	return s.Reporter.Compute(c.Request().Context(), q, s.Now())
+	switch c.QueryParam("as_published") {
+	case "", "false":
+		return s.Reporter.Compute(c.Request().Context(), q, s.Now())
+	case "true":
+		return s.published(c, q)
+	}
+	return nil, errs.Field("as_published", "as_published must be true or false")
+}
+
+// published answers q from the latest published statement of its month
+// rather than from live data: q must cover one whole month, grouped by
+// owner or requesting agency or not at all. Errors: invalid; not_found
+// when the month has no statement.
+func (s *server) published(c echo.Context, q sla.Query) (*sla.Report, error) {
+	m := statements.Month{Year: q.From.Year, Month: q.From.Month}
+	if q.From != m.First() || q.To != m.Next().First() {
+		return nil, errs.Field("as_published", "as_published answers for one whole month: from its first day to the first day of the next")
+	}
+	st, err := s.Statements.Published(c.Request().Context(), caller(c).actor, m, q.Agency)
+	if err != nil {
+		return nil, err
+	}
+	rep := st.Figures.Report(st.GeneratedAt)
+	switch q.GroupBy {
+	case "":
+		rep.GroupBy, rep.Groups = nil, []sla.Group{}
+	case sla.ByOwnerAgency:
+	case sla.ByRequestingAgency:
+		rep.GroupBy, rep.Groups = &q.GroupBy, st.Figures.ByRequestingAgency
+	default:
+		return nil, errs.Field("group_by", "a published statement is grouped by owner_agency or requesting_agency")
+	}
+	return rep, nil
 }
 
 // parseWindow reads a report's from and to, Singapore dates written
@@ -91,6 +124,11 @@ func Attachment(c echo.Context, rep *sla.Report, format string) error {
 	if err != nil {
 		return err
 	}
+	return Download(c, f)
+}
+
+// Download answers f as a file to download, for the API and the pages.
+func Download(c echo.Context, f spreadsheet.File) error {
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+f.Name+`"`)
 	return c.Blob(http.StatusOK, f.ContentType, f.Body)
 }

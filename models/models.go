@@ -273,3 +273,19 @@ type Preference struct {
 	Event   string `gorm:"primaryKey"`
 	Enabled bool
 }
+
+// Statement is a published compliance statement, as migration 0016
+// describes: written once, corrected only by a later revision.
+type Statement struct {
+	ID              int64 `gorm:"primaryKey"`
+	Month           string
+	Agency          string // "" for the whole of government
+	Revision        int
+	SupersedesID    *int64
+	Changes         string
+	GeneratedAt     time.Time
+	CalendarVersion string
+	Figures         string
+	Canonical       string
+	Hash            string
+}

@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -128,6 +129,11 @@ func (m *Mailer) Message(d *models.Delivery) (*mail.Msg, error) {
 	msg.SetGenHeader("X-Datashare-Event", d.Event)
 	msg.SetBodyString(mail.TypeTextPlain, p.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, p.HTML)
+	for _, a := range p.Attachments {
+		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), mail.WithFileContentType(mail.ContentType(a.ContentType))); err != nil {
+			return nil, fmt.Errorf("attach %s: %w", a.Name, err)
+		}
+	}
 	return msg, nil
 }
 

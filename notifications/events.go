@@ -18,12 +18,13 @@ const (
 	SLAAtRisk                     = "sla.at_risk"
 	SLABreached                   = "sla.breached"
 	DailyDigest                   = "digest.daily"
+	StatementPublished            = "statement.published"
 )
 
 // Events lists every event a user or webhook can hear of.
 var Events = []string{
 	RequestSubmitted, RequestApproved, RequestClarificationRequested, RequestResponded,
-	RequestRejected, RequestFulfilled, RequestWithdrawn, SLAAtRisk, SLABreached, DailyDigest,
+	RequestRejected, RequestFulfilled, RequestWithdrawn, SLAAtRisk, SLABreached, DailyDigest, StatementPublished,
 }
 
 // KnownEvent reports whether e is an event name.

@@ -27,6 +27,8 @@ type Mail struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	// Attachments, stored with the mail so that a retry sends the same.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // Links builds the web addresses mails point to.

@@ -22,6 +22,7 @@ var eventLabels = map[string]string{
 	notifications.SLAAtRisk:                     "At risk of missing the target",
 	notifications.SLABreached:                   "Due time passed (target breached)",
 	notifications.DailyDigest:                   "Daily digest",
+	notifications.StatementPublished:            "Monthly compliance statement",
 }
 
 var channelLabels = map[string]string{notifications.Email: "Email", notifications.InApp: "In the app", notifications.Webhook: "Webhook"}

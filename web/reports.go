@@ -14,6 +14,7 @@ import (
 	"datashare/errs"
 	"datashare/models"
 	"datashare/sla"
+	"datashare/statements"
 	"datashare/workflow"
 )
 
@@ -212,6 +213,9 @@ type reportsView struct {
 	Requesting                *chart // grouped by requesting agency: its table
 	AtRisk, Breached          openList
 	CSV, XLSX                 string // the downloads of the same report
+	// Published is the statement of the month the window covers, once
+	// one was published: the figure as reported.
+	Published *statements.Statement
 }
 
 type stateDays struct {
@@ -269,6 +273,9 @@ func (a *app) fillReport(c echo.Context, v *reportsView, f *reportForm) error {
 	rep := v.show(f, reps)
 	actor := viewer(c).Actor
 	var err error
+	if v.Published, err = a.published(c, f); err != nil {
+		return err
+	}
 	if v.AtRisk, err = a.openRequests(ctx, actor, f.Agency, sla.AtRisk, rep.Open.AtRisk); err != nil {
 		return err
 	}
@@ -361,4 +368,21 @@ func optionalDays(v *float64) string {
 		return "—"
 	}
 	return days(*v)
+}
+
+// published returns the latest statement of the month f's window covers
+// exactly, if one was published; nil for any other window.
+func (a *app) published(c echo.Context, f *reportForm) (*statements.Statement, error) {
+	m := statements.Month{Year: f.Query.From.Year, Month: f.Query.From.Month}
+	if f.Query.From != m.First() || f.Query.To != m.Next().First() {
+		return nil, nil
+	}
+	st, err := a.Statements.Published(c.Request().Context(), viewer(c).Actor, m, f.Agency)
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
 }

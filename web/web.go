@@ -14,6 +14,7 @@ import (
 	"datashare/notifications"
 	"datashare/sla"
 	"datashare/sso"
+	"datashare/statements"
 	"datashare/workflow"
 )
 
@@ -55,6 +56,7 @@ type Deps struct {
 	Workflow      *workflow.Service
 	SLA           *sla.Keeper
 	Reporter      *sla.Reporter
+	Statements    *statements.Service
 	Holidays      *holidays.Service
 	Reprojector   *sla.Reprojector // previews what a change of the calendar moves
 	Notifications *notifications.Service

@@ -23,6 +23,7 @@ import (
 	"datashare/notifications"
 	"datashare/sessionstore"
 	"datashare/sla"
+	"datashare/statements"
 	"datashare/web"
 	"datashare/workflow"
 )
@@ -69,6 +70,7 @@ type App struct {
 	Dispatcher    *notifications.Dispatcher // nil when Quiet
 	Checker       *sla.Checker
 	Reporter      *sla.Reporter
+	Statements    *statements.Service
 	Importer      *imports.Importer
 	Notifications *notifications.Service
 	Sessions      *sessionstore.Store
@@ -114,6 +116,10 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	}
 	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
+	a.Statements = statements.NewService(db, a.Reporter, a.Keeper)
+	if a.Outbox != nil {
+		a.Statements.WithNotifier(a.Outbox.Statement)
+	}
 	a.Importer = imports.New(db, a.Accounts, a.Workflow)
 	a.Notifications = notifications.NewService(db, s.Now).WithGuard(guard)
 	a.Sessions = sessionstore.New(db, s.Now)
@@ -133,7 +139,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 func (a *App) API() api.Deps {
 	return api.Deps{
 		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
-		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Holidays: a.Holidays,
+		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Statements: a.Statements, Holidays: a.Holidays,
 		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB, Metrics: a.metrics,
 	}
 }
@@ -142,7 +148,7 @@ func (a *App) API() api.Deps {
 // as the API.
 func (a *App) Web(s web.Settings) web.Deps {
 	return web.Deps{
-		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter,
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter, Statements: a.Statements,
 		Holidays: a.Holidays, Reprojector: a.Reprojector, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
 	}
 }

@@ -349,6 +349,15 @@ func testRequestLifecycle(t *testing.T, s *site) {
 	if xlsx.Status != http.StatusOK || !strings.Contains(xlsx.ContentType, "spreadsheetml") || !strings.HasPrefix(xlsx.Head, "PK") || xlsx.Size < 1000 {
 		t.Errorf("Download XLSX: got %d %q, %d bytes starting %q, want 200, a spreadsheetml workbook (a zip)", xlsx.Status, xlsx.ContentType, xlsx.Size, xlsx.Head[:min(len(xlsx.Head), 4)])
 	}
+
+	// The demo's past months have published statements.
+	if st := manager.follow("Statements"); st != http.StatusOK {
+		t.Fatalf("Statements: got %d, want 200", st)
+	}
+	statement := manager.download("CSV")
+	if statement.Status != http.StatusOK || !strings.HasPrefix(statement.Head, "field,value\nformat,datashare statement v1\n") || !strings.Contains(statement.Head, "\nagency,LTA\n") {
+		t.Errorf("a statement's CSV: got %d starting %q, want LTA's canonical text", statement.Status, statement.Head)
+	}
 	manager.press("Sign out")
 	if manager.open("/reports"); pageName(manager.path()) != "/login" {
 		t.Errorf("/reports after Sign out: got %s, want /login", manager.path())

@@ -29,30 +29,31 @@ import (
 // Config is everything the binary reads from flags and the environment,
 // read once at start and validated before anything opens.
 type Config struct {
-	Addr            string
-	MetricsAddr     string
-	DB              string
-	DBTimeouts      models.Options
-	Demo            bool
-	AdminEmail      string
-	AdminToken      string
-	Approvals       workflow.Policy
-	LogFormat       string
-	LogLevel        slog.Level
-	ShutdownTimeout time.Duration
-	Location        *time.Location
-	Hours           calendar.WeekHours
-	SLA             sla.Settings
-	CheckSchedule   string
-	DigestSchedule  string
-	SMTP            *notifications.SMTP
-	MailFrom        string
-	BaseURL         string
-	MaxAttempts     int
-	WebhookAllow    notifications.AllowList
-	SessionIdle     time.Duration
-	SessionLifetime time.Duration
-	OIDC            OIDC
+	Addr              string
+	MetricsAddr       string
+	DB                string
+	DBTimeouts        models.Options
+	Demo              bool
+	AdminEmail        string
+	AdminToken        string
+	Approvals         workflow.Policy
+	LogFormat         string
+	LogLevel          slog.Level
+	ShutdownTimeout   time.Duration
+	Location          *time.Location
+	Hours             calendar.WeekHours
+	SLA               sla.Settings
+	CheckSchedule     string
+	DigestSchedule    string
+	StatementSchedule string
+	SMTP              *notifications.SMTP
+	MailFrom          string
+	BaseURL           string
+	MaxAttempts       int
+	WebhookAllow      notifications.AllowList
+	SessionIdle       time.Duration
+	SessionLifetime   time.Duration
+	OIDC              OIDC
 }
 
 // OIDC is single sign-on through the agency's identity provider; Issuer
@@ -65,35 +66,36 @@ type OIDC struct {
 
 // env names, in one place so the README's table can be checked against it.
 const (
-	envAddr            = "DATASHARE_ADDR"
-	envMetricsAddr     = "DATASHARE_METRICS_ADDR"
-	envDB              = "DATASHARE_DB"
-	envDBConnect       = "DATASHARE_DB_CONNECT_TIMEOUT"
-	envDBStatement     = "DATASHARE_DB_STATEMENT_TIMEOUT"
-	envAdminEmail      = "DATASHARE_ADMIN_EMAIL"
-	envAdminToken      = "DATASHARE_ADMIN_TOKEN"
-	envApprovals       = "DATASHARE_APPROVALS"
-	envLogFormat       = "DATASHARE_LOG_FORMAT"
-	envLogLevel        = "DATASHARE_LOG_LEVEL"
-	envShutdownTimeout = "DATASHARE_SHUTDOWN_TIMEOUT"
-	envTZ              = "DATASHARE_TZ"
-	envWorkingHours    = "DATASHARE_WORKING_HOURS"
-	envTarget          = "DATASHARE_SLA_TARGET_DAYS"
-	envWarn            = "DATASHARE_SLA_WARN_DAYS"
-	envSchedule        = "DATASHARE_SLA_CHECK_SCHEDULE"
-	envDigestSchedule  = "DATASHARE_DIGEST_SCHEDULE"
-	envSMTP            = "DATASHARE_SMTP_URL"
-	envMailFrom        = "DATASHARE_MAIL_FROM"
-	envBaseURL         = "DATASHARE_BASE_URL"
-	envMaxAttempts     = "DATASHARE_NOTIFY_MAX_ATTEMPTS"
-	envWebhookAllow    = "DATASHARE_WEBHOOK_ALLOW"
-	envSessionIdle     = "DATASHARE_SESSION_IDLE_TIMEOUT"
-	envSessionLifetime = "DATASHARE_SESSION_LIFETIME"
-	envOIDCIssuer      = "DATASHARE_OIDC_ISSUER"
-	envOIDCClientID    = "DATASHARE_OIDC_CLIENT_ID"
-	envOIDCSecret      = "DATASHARE_OIDC_CLIENT_SECRET"
-	envOIDCName        = "DATASHARE_OIDC_NAME"
-	envOIDCPasswords   = "DATASHARE_OIDC_PASSWORDS"
+	envAddr              = "DATASHARE_ADDR"
+	envMetricsAddr       = "DATASHARE_METRICS_ADDR"
+	envDB                = "DATASHARE_DB"
+	envDBConnect         = "DATASHARE_DB_CONNECT_TIMEOUT"
+	envDBStatement       = "DATASHARE_DB_STATEMENT_TIMEOUT"
+	envAdminEmail        = "DATASHARE_ADMIN_EMAIL"
+	envAdminToken        = "DATASHARE_ADMIN_TOKEN"
+	envApprovals         = "DATASHARE_APPROVALS"
+	envLogFormat         = "DATASHARE_LOG_FORMAT"
+	envLogLevel          = "DATASHARE_LOG_LEVEL"
+	envShutdownTimeout   = "DATASHARE_SHUTDOWN_TIMEOUT"
+	envTZ                = "DATASHARE_TZ"
+	envWorkingHours      = "DATASHARE_WORKING_HOURS"
+	envTarget            = "DATASHARE_SLA_TARGET_DAYS"
+	envWarn              = "DATASHARE_SLA_WARN_DAYS"
+	envSchedule          = "DATASHARE_SLA_CHECK_SCHEDULE"
+	envDigestSchedule    = "DATASHARE_DIGEST_SCHEDULE"
+	envStatementSchedule = "DATASHARE_STATEMENT_SCHEDULE"
+	envSMTP              = "DATASHARE_SMTP_URL"
+	envMailFrom          = "DATASHARE_MAIL_FROM"
+	envBaseURL           = "DATASHARE_BASE_URL"
+	envMaxAttempts       = "DATASHARE_NOTIFY_MAX_ATTEMPTS"
+	envWebhookAllow      = "DATASHARE_WEBHOOK_ALLOW"
+	envSessionIdle       = "DATASHARE_SESSION_IDLE_TIMEOUT"
+	envSessionLifetime   = "DATASHARE_SESSION_LIFETIME"
+	envOIDCIssuer        = "DATASHARE_OIDC_ISSUER"
+	envOIDCClientID      = "DATASHARE_OIDC_CLIENT_ID"
+	envOIDCSecret        = "DATASHARE_OIDC_CLIENT_SECRET"
+	envOIDCName          = "DATASHARE_OIDC_NAME"
+	envOIDCPasswords     = "DATASHARE_OIDC_PASSWORDS"
 )
 
 // demoAddr is where serve --demo listens by default: loopback only.
@@ -187,7 +189,7 @@ func loadConfigWith(name string, args []string, getenv func(string) string, stdo
 func (cfg *Config) parse(raw map[string]*string) error {
 	cfg.DB, cfg.LogFormat, cfg.MailFrom, cfg.BaseURL = *raw["db"], *raw["log-format"], *raw["mail-from"], *raw["base-url"]
 	cfg.CheckSchedule, cfg.DigestSchedule, cfg.Addr = *raw["sla-check-schedule"], *raw["digest-schedule"], *raw["addr"]
-	cfg.MetricsAddr = *raw["metrics-addr"]
+	cfg.MetricsAddr, cfg.StatementSchedule = *raw["metrics-addr"], *raw["statement-schedule"]
 	approvals, level, tz, hours := *raw["approvals"], *raw["log-level"], *raw["tz"], *raw["working-hours"]
 	target, warn, smtpURL, attempts := *raw["sla-target-days"], *raw["sla-warn-days"], *raw["smtp-url"], *raw["notify-max-attempts"]
 	idle, lifetime, shutdown := *raw["session-idle-timeout"], *raw["session-lifetime"], *raw["shutdown-timeout"]
@@ -255,6 +257,9 @@ func (cfg *Config) parse(raw map[string]*string) error {
 	}
 	if _, err := cron.ParseStandard(cfg.DigestSchedule); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", envDigestSchedule, err))
+	}
+	if _, err := cron.ParseStandard(cfg.StatementSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", envStatementSchedule, err))
 	}
 	if cfg.SessionIdle, err = time.ParseDuration(idle); err != nil || cfg.SessionIdle < time.Minute {
 		errs = append(errs, fmt.Errorf("%s: want a duration of at least 1m, like 30m, got %q", envSessionIdle, idle))
@@ -382,6 +387,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("sla_warn_days", c.SLA.Warn),
 		slog.String("sla_check_schedule", c.CheckSchedule),
 		slog.String("digest_schedule", c.DigestSchedule),
+		slog.String("statement_schedule", c.StatementSchedule),
 		slog.String("smtp_url", smtpRedacted(c.SMTP)),
 		slog.String("mail_from", c.MailFrom),
 		slog.String("base_url", c.BaseURL),

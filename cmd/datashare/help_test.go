@@ -62,7 +62,7 @@ func TestHelpOfEachCommandListsOnlyItsFlags(t *testing.T) {
 	base := []string{"--db", "--db-connect-timeout", "--db-statement-timeout", "--log-format", "--log-level"}
 	workdays := append(slices.Clone(base), "--tz", "--working-hours", "--sla-target-days", "--sla-warn-days")
 	serve := append(slices.Clone(workdays), "--addr", "--metrics-addr", "--approvals", "--shutdown-timeout", "--sla-check-schedule",
-		"--digest-schedule", "--smtp-url", "--mail-from", "--base-url", "--notify-max-attempts", "--webhook-allow",
+		"--digest-schedule", "--statement-schedule", "--smtp-url", "--mail-from", "--base-url", "--notify-max-attempts", "--webhook-allow",
 		"--session-idle-timeout", "--session-lifetime", "--oidc-issuer", "--oidc-client-id", "--oidc-name", "--oidc-passwords")
 	cases := []struct {
 		name     string

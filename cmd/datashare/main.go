@@ -40,6 +40,7 @@ Usage:
   datashare notifications retry ID                               queue a dead email or webhook delivery again
   datashare audit verify                                         recompute every request's history hash chain; exit 2 at the first broken row
   datashare audit export [--from YYYY-MM-DD] [--to YYYY-MM-DD]   print the history rows with their hashes as JSON lines
+  datashare statements publish --month YYYY-MM                    publish a past month's compliance statements (or revise them)
   datashare backup FILE                                          copy the live SQLite database to FILE (never overwritten)
   datashare restore FILE                                         put an SQLite backup in place of a database no process has open
   datashare users set-password EMAIL                             set a user's password, read from standard input; ends their sessions
@@ -123,6 +124,8 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout)
+	case "statements":
+		return statementsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], getenv, stdout)
 	case "restore":
@@ -230,6 +233,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// flagged.
 		if _, err := a.Checker.RunExclusive(ctx, clock()); err != nil {
 			return fmt.Errorf("demo data: sla check: %w", err)
+		}
+		// The demo's history spans the months before this one: publish
+		// their statements, as the scheduled job would have, so that
+		// /statements has something to show. Publishing is idempotent.
+		if err := publishDemoStatements(ctx, a.Statements, cfg.Location); err != nil {
+			return fmt.Errorf("demo data: statements: %w", err)
 		}
 	}
 

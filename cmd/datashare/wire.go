@@ -71,6 +71,19 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 	}); err != nil {
 		return nil, fmt.Errorf("schedule digest: %w", err)
 	}
+	if _, err := c.AddFunc(cfg.StatementSchedule, func() {
+		results, err := a.Statements.Run(ctx, clock())
+		for _, r := range results {
+			if r.Published+r.Revised > 0 {
+				log.Info("compliance statements", "month", r.Month, "published", r.Published, "revised", r.Revised, "unchanged", r.Unchanged)
+			}
+		}
+		if err != nil {
+			log.Error("compliance statements failed", "error", err)
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("schedule statements: %w", err)
+	}
 	if _, err := c.AddFunc("@every 10m", func() {
 		if n, err := a.Sessions.Cleanup(ctx); err != nil {
 			log.Error("clean up sessions", "error", err)

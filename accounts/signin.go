@@ -89,11 +89,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 	if known {
 		ev.UserID, ev.Email = &u.ID, u.Email
 	}
-	var f models.SignInFailures
-	if err := s.db.Conn(ctx).Where("email = ?", key).Limit(1).Find(&f).Error; err != nil {
-		return models.User{}, fmt.Errorf("sign in: %w", err)
+	starts, until, locked, err := s.claimAttempt(ctx, key, now)
+	if err != nil {
+		return models.User{}, err
 	}
-	if until, ok := lockedUntil(f, now); ok {
+	if locked {
 		ev.Outcome = OutcomeRefused
 		if err := s.record(ctx, ev); err != nil {
 			return models.User{}, err
@@ -103,7 +103,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 			Message: fmt.Sprintf("too many failed sign-ins for this email; try again in %d minutes", int(math.Ceil(left.Minutes())))}
 	}
 	if !passwordMatches(u, known, password) {
-		if err := s.countFailure(ctx, key, ev); err != nil {
+		ev.Outcome = OutcomeFailed
+		if starts {
+			ev.Outcome = OutcomeLocked
+		}
+		if err := s.record(ctx, ev); err != nil {
 			return models.User{}, err
 		}
 		return models.User{}, ErrSignIn
@@ -139,13 +143,16 @@ func passwordMatches(u models.User, known bool, password string) bool {
 	return len(password) <= 72 && bcrypt.CompareHashAndPassword([]byte(*u.PasswordHash), []byte(password)) == nil
 }
 
-// countFailure counts one failure of key and records ev as a failure or,
-// when it starts a lockout, as locked; the row is locked meanwhile, so that
-// replicas counting at once count every failure.
-func (s *Service) countFailure(ctx context.Context, key string, ev models.SignInEvent) error {
-	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+// claimAttempt counts an attempt of key as a failure before its password
+// is checked, so that attempts made at once cannot all slip in under the
+// limit: each takes its place in the count in turn, the row locked
+// meanwhile (the one writer on SQLite, FOR UPDATE on PostgreSQL), on every
+// replica. A right password then clears the count. It reports whether this
+// attempt starts a lockout, or, when key is locked already, until when.
+func (s *Service) claimAttempt(ctx context.Context, key string, now time.Time) (starts bool, until time.Time, locked bool, err error) {
+	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&models.SignInFailures{Email: key, WindowStart: ev.At}).Error; err != nil {
+			Create(&models.SignInFailures{Email: key, WindowStart: now}).Error; err != nil {
 			return err
 		}
 		q := tx
@@ -156,22 +163,18 @@ func (s *Service) countFailure(ctx context.Context, key string, ev models.SignIn
 		if err := q.Take(&f, "email = ?", key).Error; err != nil {
 			return err
 		}
-		f, locked := afterFailure(f, ev.At)
-		if err := tx.Model(&models.SignInFailures{}).Where("email = ?", key).Updates(map[string]any{
+		if until, locked = lockedUntil(f, now); locked {
+			return nil
+		}
+		f, starts = afterFailure(f, now)
+		return tx.Model(&models.SignInFailures{}).Where("email = ?", key).Updates(map[string]any{
 			"failures": f.Failures, "window_start": f.WindowStart, "locked_until": f.LockedUntil,
-		}).Error; err != nil {
-			return err
-		}
-		ev.Outcome = OutcomeFailed
-		if locked {
-			ev.Outcome = OutcomeLocked
-		}
-		return s.record(ctx, ev)
+		}).Error
 	})
 	if err != nil {
-		return fmt.Errorf("count a failed sign-in of %s: %w", key, err)
+		return false, time.Time{}, false, fmt.Errorf("count a sign-in attempt of %s: %w", key, err)
 	}
-	return nil
+	return starts, until, locked, nil
 }
 
 // afterFailure is f once a failure at now is counted, and whether that

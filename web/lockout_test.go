@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"datashare/accounts"
 	"datashare/apptest"
 	"datashare/models"
 	"datashare/models/modelstest"
@@ -324,4 +327,70 @@ func TestRecentSignInsShowOutcomes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGuessesAtOnceAreCountedAsTheyCome: twenty guesses sent at the same
+// moment, each from its own address so that no address limit applies, the
+// right password among them. Each takes its place in the count before its
+// password is checked: five are checked and the rest refused as locked,
+// whatever their password; the right one signs in only if it came among
+// the first five.
+func TestGuessesAtOnceAreCountedAsTheyCome(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		s := newSite(t, db, siteOptions{})
+		const email, guesses = "req@msf.gov.sg", 20
+		statuses := make([]int, guesses)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range guesses {
+			b := s.browser(t).from(fmt.Sprintf("192.0.2.%d", 100+i))
+			b.get("/login") // the CSRF cookie, before the race
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pw := wrongPassword
+				if i == guesses-1 {
+					pw = password
+				}
+				<-start
+				statuses[i] = b.attemptQuietly(email, pw)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		counts := map[int]int{}
+		for _, st := range statuses {
+			counts[st]++
+		}
+		checked := counts[http.StatusUnauthorized] + counts[http.StatusSeeOther]
+		if checked > accounts.MaxFailures || counts[http.StatusTooManyRequests] < guesses-accounts.MaxFailures {
+			t.Errorf("answers to %d guesses at once: %v; want at most %d checked (401 or 303) and the rest 429", guesses, counts, accounts.MaxFailures)
+		}
+		var events []models.SignInEvent
+		if err := db.Gorm.Where("email = ? AND outcome IN ?", email, []string{accounts.OutcomeFailed, accounts.OutcomeLocked}).Find(&events).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(events) > accounts.MaxFailures {
+			t.Errorf("passwords checked and refused: got %d, want at most %d", len(events), accounts.MaxFailures)
+		}
+	})
+}
+
+// attemptQuietly posts one sign-in from another goroutine than the test's,
+// so it reports a failure to send as status 0 rather than through tb.
+func (b *browser) attemptQuietly(email, pw string) int {
+	form := url.Values{"email": {email}, "password": {pw}, "csrf": {b.csrf()}}
+	req, err := http.NewRequest(http.MethodPost, b.site.URL+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", b.addr)
+	res, err := b.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode
 }

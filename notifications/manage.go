@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"sort"
@@ -296,24 +297,35 @@ func (s *Service) Requeue(ctx context.Context, actor workflow.Actor, id int64) (
 	return d, err
 }
 
-// RequeueDead puts every dead delivery back in the queue, up to the 200
-// newest as Deliveries lists them, except those of a deleted webhook, which
-// it counts as skipped; admins only.
+// RequeueDead puts every dead delivery back in the queue, newest first,
+// except those of a deleted webhook, which it counts as skipped; admins
+// only.
 func (s *Service) RequeueDead(ctx context.Context, actor workflow.Actor) (requeued, skipped int, err error) {
-	ds, err := s.Deliveries(ctx, actor, 0, StateDead)
-	if err != nil {
+	if err := requireAdmin(actor); err != nil {
 		return 0, 0, err
 	}
-	for _, d := range ds {
-		_, err := s.Requeue(ctx, actor, d.ID)
-		switch {
-		case err == nil:
-			requeued++
-		case errs.Is(err, errs.Conflict):
-			skipped++
-		default:
+	// Pages of ids below the last one seen: skipped deliveries stay dead,
+	// so a page from the top would find them again.
+	before := int64(math.MaxInt64)
+	for {
+		var ds []models.Delivery
+		if err := s.db.Conn(ctx).Where("state = ? AND id < ?", StateDead, before).Order("id DESC").Limit(200).Find(&ds).Error; err != nil {
 			return requeued, skipped, err
 		}
+		if len(ds) == 0 {
+			return requeued, skipped, nil
+		}
+		for _, d := range ds {
+			before = d.ID
+			_, err := s.Requeue(ctx, actor, d.ID)
+			switch {
+			case err == nil:
+				requeued++
+			case errs.Is(err, errs.Conflict):
+				skipped++
+			default:
+				return requeued, skipped, err
+			}
+		}
 	}
-	return requeued, skipped, nil
 }

@@ -59,8 +59,9 @@ func (a *app) registerRoutes(e *echo.Echo) {
 	add(e, http.MethodPost, "/login", a.handleLogin, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 	r.page(http.MethodPost, "/logout", a.handleLogout)
 	if a.Settings.SSO.Provider != nil {
-		r.open(http.MethodGet, "/auth/oidc/login", a.handleSSOLogin)
-		// Limited as POST /login is: each refusal is written down.
+		// Limited as POST /login is: each start stores a session, each
+		// refusal is written down.
+		add(e, http.MethodGet, "/auth/oidc/login", a.handleSSOLogin, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 		add(e, http.MethodGet, "/auth/oidc/callback", a.handleSSOCallback, append([]echo.MiddlewareFunc{gzip, api.NoStore, loginLimit()}, session...))
 	}
 

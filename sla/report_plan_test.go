@@ -79,6 +79,17 @@ func TestReportQueriesReadOnlyTheirIndexes(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
 		_, keeper := fxBenchKeeperOver(t, db)
 		fxSeedReportData(t, db, keeper, 20_000)
+		if db.Dialect == models.Postgres {
+			// On 20,000 rows requests_state serves the open count about as
+			// cheaply as requests_open, and which one wins depends on how
+			// much of the table VACUUM could mark all-visible, which the
+			// transactions of tests running beside this one hold back. The
+			// question here is whether the report's indexes serve every
+			// statement, so the other one is taken out of the choice.
+			if err := db.Gorm.Exec("DROP INDEX requests_state").Error; err != nil {
+				t.Fatal(err)
+			}
+		}
 		capture := fxCaptureRows(t, db.Gorm)
 		sqlDB, err := db.Gorm.DB()
 		if err != nil {

@@ -29,6 +29,7 @@ func TestBrowser(t *testing.T) {
 		test func(*testing.T, *site)
 	}{
 		{"HarnessSeesPageErrors", testHarnessSeesPageErrors},
+		{"Lockout", testLockout},
 		{"SignInAndOut", testSignInAndOut},
 		{"SignInWithTheKeyboard", testSignInWithTheKeyboard},
 		{"EmailLinkReturnsAfterSignIn", testEmailLinkReturnsAfterSignIn},

@@ -27,3 +27,30 @@ func (r *Reporter) Counted(ctx context.Context, q Query, now time.Time) (met, mi
 	}
 	return met, missed, nil
 }
+
+// openAt holds for a request open at the instant now stands for: submitted
+// by then and not yet closed. With the status rule's own conditions read at
+// that instant, the open, at-risk and breached counts of a past instant come
+// from the stored columns exactly, since an instant once passed never moves
+// (see Keeper.Stamp and Keeper.Reproject).
+var openAt = allOf(reached(submittedAt), stillAhead(closedAt))
+
+// OpenAt counts the requests of agency's scope (all when empty) that were
+// open, at risk and breached at the instant at.
+func (r *Reporter) OpenAt(ctx context.Context, agency string, at time.Time) (Open, error) {
+	rq := &reportQuery{db: r.db.Conn(ctx), dialect: r.db.Dialect, agency: agency, now: at.UTC()}
+	w := (&where{}).cond(openAt, rq.now)
+	if agency != "" {
+		w.add("owner_agency = ? OR requesting_agency = ?", agency, agency)
+	}
+	atRisk, atRiskArgs := allOf(openAt, warned).where(rq.now)
+	breached, breachedArgs := allOf(openAt, overdue).where(rq.now)
+	sql := "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN " + atRisk + " THEN 1 ELSE 0 END), 0) AS at_risk, " +
+		"COALESCE(SUM(CASE WHEN " + breached + " THEN 1 ELSE 0 END), 0) AS breached FROM requests WHERE " + w.String()
+	args := append(append(atRiskArgs, breachedArgs...), w.args...)
+	var out Open
+	if err := rq.db.Raw(sql, args...).Scan(&out).Error; err != nil {
+		return Open{}, fmt.Errorf("report: open requests at %s: %w", at.UTC().Format(time.RFC3339), err)
+	}
+	return out, nil
+}

@@ -40,10 +40,12 @@ var (
 	dueAt    = instant{"sla_due_at", func(r *models.Request) *time.Time { return r.SLA.DueAt }}
 	warnAt   = instant{"sla_warn_at", func(r *models.Request) *time.Time { return r.SLA.WarnAt }}
 	closedAt = instant{"closed_at", func(r *models.Request) *time.Time { return r.ClosedAt }}
+	// submittedAt is the first submission.
+	submittedAt = instant{"submitted_at", func(r *models.Request) *time.Time { return r.SubmittedAt }}
 )
 
 // instants names every instant a condition may read.
-var instants = []instant{dueAt, warnAt, closedAt}
+var instants = []instant{dueAt, warnAt, closedAt, submittedAt}
 
 // inStates holds when the request is in one of states. The names are
 // written into the SQL so that the planner can match partial indexes.

@@ -55,9 +55,8 @@ func (m Month) Previous() Month {
 }
 
 // Figures are what a statement publishes: one agency scope's compliance
-// report of one month, with the requests its counts are made of. Open is
-// counted at publication, which the job does on the month's first working
-// day after it; every other figure is the month's.
+// report of one month, with the requests its counts are made of, and the
+// requests open, at risk and breached at the month's end.
 type Figures struct {
 	Month              string             `json:"month"`
 	From               string             `json:"from"`
@@ -70,7 +69,7 @@ type Figures struct {
 	Finished           int                `json:"finished"`
 	Elapsed            sla.Percentiles    `json:"elapsed_working_days"`
 	TimeInState        map[string]float64 `json:"time_in_state_working_days"`
-	Open               sla.Open           `json:"open_at_publication"`
+	Open               sla.Open           `json:"open_at_end"`
 	ByOwnerAgency      []sla.Group        `json:"by_owner_agency"`
 	ByRequestingAgency []sla.Group        `json:"by_requesting_agency"`
 	MetRequests        []int64            `json:"met_requests"`
@@ -118,14 +117,11 @@ func Canonical(f Figures, revision int, generated time.Time, calendarVersion str
 	line("generated_at", generated.UTC().Format(time.RFC3339))
 	line("calendar_version", calendarVersion)
 	outcomes(f, line)
-	line("open_at_publication/total", strconv.Itoa(f.Open.Total))
-	line("open_at_publication/at_risk", strconv.Itoa(f.Open.AtRisk))
-	line("open_at_publication/breached", strconv.Itoa(f.Open.Breached))
 	return b.String()
 }
 
-// outcomes writes the figures that a later computation of the same month
-// can change, in canonical order: the part a revision compares.
+// outcomes writes the figures, in canonical order: the part a revision
+// compares, all that a later computation of the same month can change.
 func outcomes(f Figures, line func(k, v string)) {
 	line("target_working_days", days(f.TargetWorkingDays))
 	line("met", strconv.Itoa(f.Met))
@@ -157,6 +153,9 @@ func outcomes(f Figures, line func(k, v string)) {
 	}
 	line("met_requests", ids(f.MetRequests))
 	line("missed_requests", ids(f.MissedRequests))
+	line("open_at_end/total", strconv.Itoa(f.Open.Total))
+	line("open_at_end/at_risk", strconv.Itoa(f.Open.AtRisk))
+	line("open_at_end/breached", strconv.Itoa(f.Open.Breached))
 }
 
 // Hash is the hex SHA-256 of a canonical text.

@@ -58,7 +58,7 @@ func TestCompareListsWhatMoved(t *testing.T) {
 		want []string // field: was → now
 	}{
 		{"nothing moved", base, nil},
-		{"open requests are not compared", reopened, nil},
+		{"open requests at the end", reopened, []string{"open_at_end/total: 4 → 9"}},
 		{"a request added", moved, []string{"met: 2 → 3", "compliance_rate: 0.6667 → 0.7500", "request 7: not counted → met"}},
 		{"a request turned missed", late, []string{"met: 2 → 1", "missed: 1 → 2", "compliance_rate: 0.6667 → 0.3333", "request 3: met → missed"}},
 	} {
@@ -128,9 +128,9 @@ group/requesting_agency/MSF/missed,1
 group/requesting_agency/MSF/compliance_rate,0.6667
 met_requests,1 3
 missed_requests,2
-open_at_publication/total,3
-open_at_publication/at_risk,1
-open_at_publication/breached,1
+open_at_end/total,3
+open_at_end/at_risk,1
+open_at_end/breached,1
 `
 	if got != want {
 		t.Errorf("canonical text:\ngot:\n%s\nwant:\n%s", got, want)

@@ -170,10 +170,14 @@ func (s *Service) figures(ctx context.Context, m Month, agency string, now time.
 	if err != nil {
 		return Figures{}, err
 	}
+	open, err := s.reporter.OpenAt(ctx, agency, s.start(m.Next(), s.keeper.Calendar()))
+	if err != nil {
+		return Figures{}, err
+	}
 	f := Figures{
 		Month: m.String(), From: byOwner.From, To: byOwner.To, Agency: byOwner.Agency, TargetWorkingDays: byOwner.TargetWorkingDays,
 		Met: byOwner.Met, Missed: byOwner.Missed, ComplianceRate: byOwner.ComplianceRate, Finished: byOwner.Finished,
-		Elapsed: byOwner.Elapsed, TimeInState: byOwner.TimeInState, Open: byOwner.Open,
+		Elapsed: byOwner.Elapsed, TimeInState: byOwner.TimeInState, Open: open,
 		ByOwnerAgency: byOwner.Groups, ByRequestingAgency: byRequester.Groups,
 		MetRequests: nonNil(met), MissedRequests: nonNil(missed),
 	}
@@ -454,8 +458,7 @@ type Change struct {
 
 // Compare lists what differs between the figures of a published statement
 // and those of the same month computed again: every outcome figure, and
-// each request counted differently. Open requests, counted at publication,
-// are not compared. Empty when nothing moved.
+// each request counted differently. Empty when nothing moved.
 func Compare(was, now Figures) []Change {
 	var before, after []string
 	outcomes(was, func(k, v string) { before = append(before, k+"\x00"+v) })

@@ -186,16 +186,16 @@ func (s *Service) CreateWebhook(ctx context.Context, actor workflow.Actor, in Ne
 	}
 	u, err := url.Parse(strings.TrimSpace(in.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return models.Webhook{}, errs.Field("url", "url must be an http or https address")
+		return models.Webhook{}, errs.Field("url", "the address must start with http:// or https:// and name a host")
 	}
 	if u.User != nil {
-		return models.Webhook{}, errs.Field("url", "url must not carry a user name or password; the receiver checks the signature instead")
+		return models.Webhook{}, errs.Field("url", "the address must not carry a user name or password; the receiver checks the signature instead")
 	}
 	if err := s.guard.CheckURL(u); err != nil {
 		if errors.Is(err, ErrRefused) {
-			return models.Webhook{}, errs.Field("url", "url names an internal address; only public addresses and those in DATASHARE_WEBHOOK_ALLOW may receive webhooks")
+			return models.Webhook{}, errs.Field("url", "the address names an internal host; only public addresses and those in DATASHARE_WEBHOOK_ALLOW may receive webhooks")
 		}
-		return models.Webhook{}, errs.Field("url", "url: %v", err)
+		return models.Webhook{}, errs.Field("url", "the address: %v", err)
 	}
 	if len(in.Events) == 0 {
 		return models.Webhook{}, errs.Field("events", "name at least one event, or * for all")

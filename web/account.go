@@ -27,6 +27,7 @@ type accountView struct {
 	TokenName, TokenDate  fieldView
 	TokenProblems         []problem
 	NewToken              *newToken // the token just created, whose secret is shown this once
+	Passwords             bool      // false where only single sign-on signs in
 }
 
 // tokenRow is one of the user's API tokens as the page lists it.
@@ -47,7 +48,7 @@ func (a *app) accountView(c echo.Context) (*accountView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &accountView{Page: Page{Nav: "account"}, User: u, AgencyName: u.AgencyCode}
+	v := &accountView{Page: Page{Nav: "account"}, User: u, AgencyName: u.AgencyCode, Passwords: !a.Settings.SSO.NoPasswords}
 	agencies, err := a.Accounts.ListAgencies(ctx)
 	if err != nil {
 		return nil, err
@@ -146,6 +147,9 @@ func (a *app) handleAccount(c echo.Context) error {
 // service moves their session epoch on) and keeps this one, under a new
 // token that carries the new epoch.
 func (a *app) handlePasswordChange(c echo.Context) error {
+	if a.Settings.SSO.NoPasswords {
+		return errs.E(errs.Forbidden, "passwords are turned off here: you sign in through your agency's identity provider")
+	}
 	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
 	if next != confirm {
 		return a.refusePassword(c, "confirm_password", "The new password and its confirmation are not the same")

@@ -443,8 +443,8 @@ func TestAdminWebhooksAndDeliveries(t *testing.T) {
 			field string
 			msg   string
 		}{
-			{"bad url", map[string][]string{"url": {"ftp://x"}}, "webhook-url", "Url must be an http or https address"},
-			{"internal url", map[string][]string{"url": {"http://10.0.0.1/hook"}}, "webhook-url", "Url names an internal address"},
+			{"bad url", map[string][]string{"url": {"ftp://x"}}, "webhook-url", "The address must start with http:// or https:// and name a host"},
+			{"internal url", map[string][]string{"url": {"http://10.0.0.1/hook"}}, "webhook-url", "The address names an internal host"},
 			{"no events", map[string][]string{"events": nil}, "webhook-events", "Name at least one event"},
 			{"digest", map[string][]string{"events": {notifications.DailyDigest}}, "webhook-events", "Unknown event"},
 			{"short secret", map[string][]string{"secret": {"short"}}, "webhook-secret", "Secret must be 16 to 200 characters"},

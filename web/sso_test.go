@@ -411,6 +411,14 @@ func TestPasswordsOff(t *testing.T) {
 		if a := b.get(b.ssoCallback()); a.Status != http.StatusSeeOther {
 			t.Errorf("single sign-on: status %d, want 303", a.Status)
 		}
+		// No password to change either.
+		account := b.get("/account")
+		if account.Status != http.StatusOK || strings.Contains(account.Body, "Change password") || strings.Contains(account.Body, "change your password") {
+			t.Errorf("/account with passwords off: status %d, still offers a password:\n%s", account.Status, account.Body)
+		}
+		if a := b.post("/account/password", url.Values{"current_password": {password}, "new_password": {"another long passphrase"}, "confirm_password": {"another long passphrase"}}); a.Status != http.StatusForbidden {
+			t.Errorf("POST /account/password with passwords off: status %d, want 403", a.Status)
+		}
 	})
 }
 

@@ -108,7 +108,7 @@ func testAdminPages(t *testing.T, s *site) {
 	w.fill("Address", "ftp://hooks.example.org")
 	w.tick("Request submitted")
 	w.fill("Signing secret", "0123456789abcdef")
-	want("Add webhook refused", w.press("Add webhook"), http.StatusUnprocessableEntity, "Url must be an http or https address")
+	want("Add webhook refused", w.press("Add webhook"), http.StatusUnprocessableEntity, "The address must start with http:// or https:// and name a host")
 	w.fill("Address", "https://hooks.example.org/datashare")
 	// The refused form kept the event ticked; the secret is not sent back.
 	w.fill("Signing secret", "0123456789abcdef")

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -151,17 +152,25 @@ func passwordMatches(u models.User, known bool, password string) bool {
 // attempt starts a lockout, or, when key is locked already, until when.
 func (s *Service) claimAttempt(ctx context.Context, key string, now time.Time) (starts bool, until time.Time, locked bool, err error) {
 	err = s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&models.SignInFailures{Email: key, WindowStart: now}).Error; err != nil {
-			return err
-		}
-		q := tx
-		if s.db.Dialect == models.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
 		var f models.SignInFailures
-		if err := q.Take(&f, "email = ?", key).Error; err != nil {
-			return err
+		// A sign-in that succeeds meanwhile deletes the row between the
+		// insert that found it and the read: insert it again.
+		for try := 0; ; try++ {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&models.SignInFailures{Email: key, WindowStart: now}).Error; err != nil {
+				return err
+			}
+			q := tx
+			if s.db.Dialect == models.Postgres {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			err := q.Take(&f, "email = ?", key).Error
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) || try == 2 {
+				return err
+			}
 		}
 		if until, locked = lockedUntil(f, now); locked {
 			return nil

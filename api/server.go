@@ -18,6 +18,7 @@ import (
 	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/notifications"
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -44,6 +45,7 @@ type Deps struct {
 	Now           func() time.Time
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Projects      *projects.Service
 	Idempotency   *idempotency.Store
 	SLA           *sla.Keeper
 	Checker       *sla.Checker
@@ -117,6 +119,7 @@ func New(d Deps) *echo.Echo {
 	registerCalendarRoutes(authed, s)
 	registerSLARoutes(authed, s)
 	registerNotificationRoutes(authed, s)
+	registerProjectRoutes(authed, s)
 	return e
 }
 

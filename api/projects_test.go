@@ -175,6 +175,23 @@ func TestProjectVisibility(t *testing.T) {
 			t.Fatalf("SOLO clock: got %s waiting on %v, want on_track waiting on [HDB]", p.Clock.Status, p.Clock.WaitingOn)
 		}
 		mustStatus(t, e.getProject(t, "X.requester", "SOLO"), http.StatusNotFound, "not_found")
+
+		// The lead lists a partner's submitted request, which it cannot
+		// open itself; the owner lists only its own.
+		xs := e.mustCreateIn(t, "X.requester", "HDB", "SHARED")
+		xo := e.mustCreateIn(t, "X.requester", "MOH", "SHARED")
+		if p := e.mustProject(t, "MOH.approver", "SHARED"); len(p.Requests) != 0 {
+			t.Fatalf("SHARED as MOH before submission: got %+v, want none: drafts stay with X", p.Requests)
+		}
+		mustStatus(t, e.getProject(t, "HDB.approver", "SHARED"), http.StatusNotFound, "not_found")
+		e.mustAct(t, xs.ID, "X.requester", "submit", "")
+		if p := e.mustProject(t, "MOH.approver", "SHARED"); len(p.Requests) != 1 || p.Requests[0].ID != xs.ID || p.Requests[0].OwnerAgency != "HDB" {
+			t.Fatalf("SHARED as MOH: got %+v, want %d (X to HDB), not the draft %d", p.Requests, xs.ID, xo.ID)
+		}
+		mustStatus(t, e.do(t, request{method: "GET", path: requestPath(xs.ID, ""), token: "MOH.approver"}), http.StatusNotFound, "not_found")
+		if p := e.mustProject(t, "HDB.approver", "SHARED"); len(p.Requests) != 1 || p.Requests[0].ID != xs.ID {
+			t.Fatalf("SHARED as HDB: got %+v, want only %d", p.Requests, xs.ID)
+		}
 	})
 }
 

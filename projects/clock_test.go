@@ -203,6 +203,26 @@ func TestComputeFollowsTheProjectRule(t *testing.T) {
 			reqs: []projects.History{req(t, "MOH", "2025-01-06 10:00 submitted", "2025-01-16 10:00 rejected")},
 			now:  "2025-02-03 10:00", wantStatus: sla.Missed, wantElapsed: 8,
 			wantDue: "2025-01-15 10:00", wantStart: "2025-01-06 10:00"},
+		{name: "the README's worked example: missed",
+			reqs: readmeExample(t, "2026-01-19 10:00 fulfilled"),
+			now:  "2026-02-02 10:00", wantStatus: sla.Missed, wantElapsed: 9,
+			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantStop: "2026-01-19 10:00"},
+		{name: "the README's worked example on the Monday: waiting on IRAS",
+			reqs: readmeExample(t, "2026-01-19 10:00 fulfilled"),
+			now:  "2026-01-12 10:00", wantStatus: sla.OnTrack, wantElapsed: 4,
+			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantWaiting: []string{"IRAS"}},
+		{name: "the README's worked example on the Tuesday: at risk",
+			reqs: readmeExample(t, "2026-01-19 10:00 fulfilled"),
+			now:  "2026-01-13 10:00", wantStatus: sla.AtRisk, wantElapsed: 5,
+			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantWaiting: []string{"IRAS"}},
+		{name: "the README's worked example, IRAS rejecting: partial",
+			reqs: readmeExample(t, "2026-01-19 10:00 rejected"),
+			now:  "2026-02-02 10:00", wantStatus: projects.Partial, wantElapsed: 9,
+			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantStop: "2026-01-19 10:00"},
+		{name: "the README's worked example, IRAS sharing on the Wednesday: met",
+			reqs: readmeExample(t, "2026-01-14 10:00 fulfilled"),
+			now:  "2026-02-02 10:00", wantStatus: sla.Met, wantElapsed: 6,
+			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantStop: "2026-01-14 10:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +240,20 @@ func TestComputeFollowsTheProjectRule(t *testing.T) {
 				t.Errorf("waiting_on: got %v, want %v", got.WaitingOn, tt.wantWaiting)
 			}
 		})
+	}
+}
+
+// readmeExample is the worked example of the README: MSF's request to IRAS
+// and MOH's to HDB, IRAS ending with last.
+func readmeExample(tb testing.TB, last string) []projects.History {
+	iras := []string{"2026-01-05 10:00 submitted", "2026-01-07 10:00 clarification_requested", "2026-01-12 10:00 submitted"}
+	if strings.HasSuffix(last, "fulfilled") {
+		iras = append(iras, "2026-01-13 15:00 approved")
+	}
+	return []projects.History{
+		req(tb, "IRAS", append(iras, last)...),
+		req(tb, "HDB", "2026-01-05 10:00 submitted", "2026-01-06 10:00 clarification_requested",
+			"2026-01-08 10:00 submitted", "2026-01-09 11:00 approved", "2026-01-12 10:00 fulfilled"),
 	}
 }
 

@@ -45,7 +45,8 @@ func NewService(db *models.DB, keeper *sla.Keeper, now func() time.Time) *Servic
 type Project struct {
 	models.Project
 	Partners []string // sorted
-	// Requests are the project's requests the reader may see, by id.
+	// Requests are the project's requests listed to the reader (see
+	// listed), by id.
 	Requests []models.Request
 	Clock    Clock
 }
@@ -302,8 +303,8 @@ func (s *Service) fill(tx *gorm.DB, actor workflow.Actor, ps []*Project) error {
 	for _, r := range rs {
 		code := *r.ProjectCode
 		hs[code] = append(hs[code], History{OwnerAgency: r.OwnerAgency, Steps: steps[r.ID]})
-		if workflow.CanSee(workflow.FactsOf(&r), actor) {
-			byCode[code].Requests = append(byCode[code].Requests, r)
+		if p := byCode[code]; listed(actor, p, &r) {
+			p.Requests = append(p.Requests, r)
 		}
 	}
 	now, cal, set := s.now(), s.keeper.Calendar(), s.keeper.Settings()
@@ -311,6 +312,17 @@ func (s *Service) fill(tx *gorm.DB, actor workflow.Actor, ps []*Project) error {
 		p.Clock = Compute(hs[p.Code], cal, set, now)
 	}
 	return nil
+}
+
+// listed reports whether p's answer to actor lists request r: the lead and
+// partner agencies (and admins) see every submitted request of the project,
+// as they plan with it, other agencies the requests they may see anyway;
+// a draft stays private to its requesting agency.
+func listed(actor workflow.Actor, p *Project, r *models.Request) bool {
+	if workflow.CanSee(workflow.FactsOf(r), actor) {
+		return true
+	}
+	return r.SubmittedAt != nil && CanSee(actor, p.LeadAgency, p.Partners, nil)
 }
 
 // Update changes project code. Errors: not_found; forbidden unless actor may

@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -270,6 +271,7 @@ func TestProjectPatch(t *testing.T) {
 		mustFieldError(t, patch("MOH.manager", map[string]any{"add_partners": []string{"NOPE"}}), "add_partners")
 		mustFieldError(t, patch("MOH.manager", map[string]any{"add_partners": []string{"MOH"}}), "add_partners")
 		mustFieldError(t, patch("MOH.manager", map[string]any{"add_partners": []string{"HDB"}, "remove_partners": []string{"HDB"}}), "remove_partners")
+		mustFieldError(t, patch("MOH.manager", map[string]any{"remove_partners": []string{"HDB"}}), "remove_partners")
 		mustFieldError(t, patch("MOH.manager", map[string]any{"state": "paused"}), "state")
 		mustStatus(t, patch("MOH.manager", map[string]any{"partners": []string{"HDB"}}), http.StatusBadRequest, "malformed")
 		if p := e.mustProject(t, "MOH.requester", "P-1"); p.Name != "P-1 planning" || !slices.Equal(p.Partners, []string{"X"}) {
@@ -346,6 +348,34 @@ func TestProjectClockThroughTheAPI(t *testing.T) {
 		e.do(t, request{method: "GET", path: "/api/v1/projects", token: "MOH.requester"}).decode(t, &l)
 		if len(l.Items) != 1 || l.Items[0].Clock.Status != "missed" || l.Items[0].Requests != nil {
 			t.Fatalf("list: got %+v, want ELDERCARE missed without requests", l.Items)
+		}
+	})
+}
+
+// Odd input on the project routes is refused without a server error on
+// either database (do fails the test on any 5xx).
+func TestProjectOddInput(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		e := newEnv(t, db)
+		e.mustCreateProject(t, "MOH.requester", "P-1")
+		long := strings.Repeat("A", 5000)
+		for _, rq := range []request{
+			{method: "POST", path: "/api/v1/projects", body: `{"code": "P-\u0000", "name": "n"}`},
+			{method: "POST", path: "/api/v1/projects", body: map[string]any{"code": long, "name": "n"}},
+			{method: "POST", path: "/api/v1/projects", body: map[string]any{"code": "P-2", "name": long}},
+			{method: "POST", path: "/api/v1/projects", body: map[string]any{"code": "P-2", "name": "n", "partners": []string{"\u00e9\u00e9", long, ""}}},
+			{method: "POST", path: "/api/v1/projects", body: `{"code": 12, "name": "n"}`},
+			{method: "GET", path: "/api/v1/projects/" + long},
+			{method: "GET", path: "/api/v1/projects/%C3%A9"},
+			{method: "PATCH", path: "/api/v1/projects/P-1", body: map[string]any{"remove_partners": []string{long}}},
+			{method: "PATCH", path: "/api/v1/projects/P-1", body: map[string]any{"add_partners": []string{"\u00e9"}}},
+			{method: "POST", path: "/api/v1/requests", body: map[string]any{"title": "t", "purpose": "p", "data_description": "d",
+				"classification": "official-open", "owner_agency": "HDB", "project_code": long}},
+		} {
+			rq.token = "MOH.requester"
+			if r := e.do(t, rq); r.Status < 400 {
+				t.Errorf("%s %s: got %d %s, want a refusal", rq.method, rq.path[:min(len(rq.path), 40)], r.Status, r.Body)
+			}
 		}
 	})
 }

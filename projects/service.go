@@ -382,6 +382,12 @@ func (s *Service) change(tx *gorm.DB, p *Project, in Patch) error {
 	checks = append(checks, err)
 	remove, err := cleanPartners(in.RemovePartners, p.LeadAgency, "remove_partners")
 	checks = append(checks, err)
+	for _, a := range remove {
+		if !slices.Contains(p.Partners, a) {
+			checks = append(checks, errs.Field("remove_partners", "agency %q is not a partner of project %s", a, p.Code))
+			break
+		}
+	}
 	for _, a := range add {
 		if slices.Contains(remove, a) {
 			checks = append(checks, errs.Field("remove_partners", "agency %s is both added and removed", a))

@@ -43,6 +43,7 @@ type requestJSON struct {
 	Classification    string         `json:"classification"`
 	LegalBasis        *string        `json:"legal_basis"`
 	Project           *string        `json:"project"`
+	ProjectCode       *string        `json:"project_code"`
 	ExternalRef       *string        `json:"external_ref"`
 	RequestingAgency  string         `json:"requesting_agency"`
 	OwnerAgency       string         `json:"owner_agency"`
@@ -80,7 +81,7 @@ func utc(t *time.Time) *time.Time {
 func (s *server) toRequest(r *models.Request) requestJSON {
 	out := requestJSON{
 		ID: r.ID, Title: r.Title, Purpose: r.Purpose, DataDescription: r.DataDescription,
-		Classification: r.Classification, LegalBasis: r.LegalBasis, Project: r.Project,
+		Classification: r.Classification, LegalBasis: r.LegalBasis, Project: r.Project, ProjectCode: r.ProjectCode,
 		ExternalRef:      r.ExternalRef,
 		RequestingAgency: r.RequestingAgency, OwnerAgency: r.OwnerAgency,
 		Requester: toPerson(r.Requester), State: r.State, ApprovalsRequired: r.ApprovalsRequired,
@@ -172,6 +173,7 @@ func (s *server) handleRequestCreate(c echo.Context) error {
 		OwnerAgency     string  `json:"owner_agency"`
 		LegalBasis      *string `json:"legal_basis"`
 		Project         *string `json:"project"`
+		ProjectCode     *string `json:"project_code"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
 		return err
@@ -181,7 +183,7 @@ func (s *server) handleRequestCreate(c echo.Context) error {
 		r, err := s.Workflow.Create(ctx, actor, workflow.NewRequest{
 			Title: in.Title, Purpose: in.Purpose, DataDescription: in.DataDescription,
 			Classification: in.Classification, OwnerAgency: in.OwnerAgency,
-			LegalBasis: in.LegalBasis, Project: in.Project,
+			LegalBasis: in.LegalBasis, Project: in.Project, ProjectCode: in.ProjectCode,
 		})
 		return http.StatusCreated, r, err
 	})
@@ -217,6 +219,7 @@ func (s *server) handleRequestUpdate(c echo.Context) error {
 		OwnerAgency     *string   `json:"owner_agency"`
 		LegalBasis      clearable `json:"legal_basis"`
 		Project         clearable `json:"project"`
+		ProjectCode     clearable `json:"project_code"`
 	}
 	if err := c.Bind(&in); err != nil {
 		return err
@@ -225,6 +228,7 @@ func (s *server) handleRequestUpdate(c echo.Context) error {
 		Title: in.Title, Purpose: in.Purpose, DataDescription: in.DataDescription,
 		Classification: in.Classification, OwnerAgency: in.OwnerAgency,
 		LegalBasis: in.LegalBasis.patch(), Project: in.Project.patch(),
+		ProjectCode: in.ProjectCode.patch(),
 	}, version)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"datashare/idempotency"
 	"datashare/imports"
 	"datashare/notifications"
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/statements"
 	"datashare/workflow"
@@ -45,6 +46,7 @@ type Deps struct {
 	Now           func() time.Time
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Projects      *projects.Service
 	Idempotency   *idempotency.Store
 	SLA           *sla.Keeper
 	Checker       *sla.Checker
@@ -120,6 +122,7 @@ func New(d Deps) *echo.Echo {
 	registerSLARoutes(authed, s)
 	registerStatementRoutes(authed, s)
 	registerNotificationRoutes(authed, s)
+	registerProjectRoutes(authed, s)
 	return e
 }
 

@@ -75,7 +75,8 @@ type Request struct {
 	DataDescription   string
 	Classification    string
 	LegalBasis        *string
-	Project           *string
+	Project           *string // free text of earlier versions, kept readable
+	ProjectCode       *string // the project it belongs to (migration 0017)
 	RequestingAgency  string
 	OwnerAgency       string
 	RequesterID       int64
@@ -91,6 +92,25 @@ type Request struct {
 	ExternalRef       *string
 
 	SLA SLAClock `gorm:"embedded"`
+}
+
+// Project is a cross-agency project run by its lead agency (migration
+// 0017).
+type Project struct {
+	Code        string `gorm:"primaryKey"`
+	Name        string
+	LeadAgency  string
+	Description string
+	State       string // active or closed
+	CreatedAt   time.Time
+	CreatedBy   int64
+}
+
+// ProjectPartner is an agency the lead agency added to a project: its
+// requests may join the project.
+type ProjectPartner struct {
+	ProjectCode string `gorm:"primaryKey"`
+	Agency      string `gorm:"primaryKey"`
 }
 
 // SLAClock is the persisted SLA clock of a request; package sla keeps it

@@ -21,6 +21,7 @@ import (
 	"datashare/metrics"
 	"datashare/models"
 	"datashare/notifications"
+	"datashare/projects"
 	"datashare/sessionstore"
 	"datashare/sla"
 	"datashare/statements"
@@ -65,6 +66,7 @@ type App struct {
 	Reprojector   *sla.Reprojector
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Projects      *projects.Service
 	Idempotency   *idempotency.Store
 	Outbox        *notifications.Outbox     // nil when Quiet
 	Dispatcher    *notifications.Dispatcher // nil when Quiet
@@ -96,6 +98,8 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Holidays.OnChange(a.Reprojector.Run)
 	a.Accounts = accounts.NewService(db, s.Now).WithLog(s.Log)
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
+	a.Projects = projects.NewService(db, a.Keeper, s.Now)
+	a.Workflow.WithProjects(a.Projects)
 	a.Idempotency = idempotency.NewStore(db, s.Now)
 	var notify sla.Notifier
 	guard := notifications.NewGuard(s.WebhookAllow)
@@ -138,7 +142,7 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 // API is what the HTTP API is served from, with the same clock and log.
 func (a *App) API() api.Deps {
 	return api.Deps{
-		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Idempotency: a.Idempotency,
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Projects: a.Projects, Idempotency: a.Idempotency,
 		SLA: a.Keeper, Checker: a.Checker, Reporter: a.Reporter, Statements: a.Statements, Holidays: a.Holidays,
 		Importer: a.Importer, Notifications: a.Notifications, DB: a.DB, Metrics: a.metrics,
 	}

@@ -23,6 +23,33 @@ type Service struct {
 	keeper   Timekeeper
 	notifier Notifier
 	status   StatusScope
+	projects Projects
+}
+
+// Projects says whether a request may join a project. The rule lives in
+// package projects, which imports this one; CheckJoin runs in the
+// transaction that writes the request and returns an invalid error naming
+// project_code when the request may not join.
+type Projects interface {
+	CheckJoin(tx *gorm.DB, code, requestingAgency string) error
+}
+
+// WithProjects makes s accept a project_code checked by p; without it a
+// project_code is refused.
+func (s *Service) WithProjects(p Projects) *Service {
+	s.projects = p
+	return s
+}
+
+// checkProject refuses a project code r may not carry.
+func (s *Service) checkProject(tx *gorm.DB, r *models.Request) error {
+	if r.ProjectCode == nil {
+		return nil
+	}
+	if s.projects == nil {
+		return errs.Field("project_code", "projects are not available")
+	}
+	return s.projects.CheckJoin(tx, *r.ProjectCode, r.RequestingAgency)
 }
 
 // StatusScope narrows a query on requests to those whose SLA status at now
@@ -94,6 +121,7 @@ type NewRequest struct {
 	OwnerAgency     string
 	LegalBasis      *string
 	Project         *string
+	ProjectCode     *string // the project to join; nil or "" for none
 }
 
 // Patch changes fields of a draft; nil leaves a field as it is, and an empty
@@ -106,6 +134,7 @@ type Patch struct {
 	OwnerAgency     *string
 	LegalBasis      *string
 	Project         *string
+	ProjectCode     *string
 }
 
 func checkText(field, v string, required bool, max int) error {
@@ -138,6 +167,7 @@ func (s *Service) validate(r *models.Request) error {
 	r.OwnerAgency = strings.TrimSpace(r.OwnerAgency)
 	r.LegalBasis = optional(r.LegalBasis)
 	r.Project = optional(r.Project)
+	r.ProjectCode = optional(r.ProjectCode)
 	checks := []error{
 		checkText("title", r.Title, true, 200),
 		checkText("purpose", r.Purpose, true, 5000),
@@ -207,6 +237,7 @@ func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at tim
 		OwnerAgency:      in.OwnerAgency,
 		LegalBasis:       in.LegalBasis,
 		Project:          in.Project,
+		ProjectCode:      in.ProjectCode,
 		RequestingAgency: actor.Agency,
 		RequesterID:      actor.ID,
 		State:            string(Draft),
@@ -220,6 +251,9 @@ func (s *Service) create(ctx context.Context, actor Actor, in NewRequest, at tim
 		return nil, fmt.Errorf("create request: %w", err)
 	}
 	err := s.db.Tx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		if err := s.checkProject(tx, r); err != nil {
+			return err
+		}
 		if err := tx.Omit(clause.Associations).Create(r).Error; err != nil {
 			if models.IsUniqueViolation(err) && externalRef != nil {
 				return errs.E(errs.Conflict, "a request with external_ref %q already exists", *externalRef)
@@ -342,14 +376,22 @@ func (s *Service) Update(ctx context.Context, actor Actor, id int64, p Patch, if
 		if p.Project != nil {
 			r.Project = p.Project
 		}
+		if p.ProjectCode != nil {
+			r.ProjectCode = p.ProjectCode
+		}
 		if err := s.validate(r); err != nil {
 			return err
+		}
+		if p.ProjectCode != nil {
+			if err := s.checkProject(tx, r); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		res := tx.Model(&models.Request{}).Where("id = ? AND version = ?", r.ID, r.Version).Updates(map[string]any{
 			"title": r.Title, "purpose": r.Purpose, "data_description": r.DataDescription,
 			"classification": r.Classification, "owner_agency": r.OwnerAgency,
-			"legal_basis": r.LegalBasis, "project": r.Project,
+			"legal_basis": r.LegalBasis, "project": r.Project, "project_code": r.ProjectCode,
 			"approvals_required": r.ApprovalsRequired,
 			"version":            r.Version + 1, "updated_at": now,
 		})

@@ -33,6 +33,19 @@ func Text(field, s string) error {
 	return errs.Field(field, "%s holds a character that cannot be stored: send UTF-8 text without NUL", field)
 }
 
+// Length returns an Invalid error naming field when s is blank though
+// required, or longer than max characters: the one length rule of the
+// services' text fields.
+func Length(field, s string, required bool, max int) error {
+	if required && strings.TrimSpace(s) == "" {
+		return errs.Field(field, "%s is required", field)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return errs.Field(field, "%s must be at most %d characters", field, max)
+	}
+	return nil
+}
+
 // JSON checks every string of a JSON document, keys and values alike, at
 // any depth. Errors: malformed when body is not UTF-8 (a JSON text must
 // be, and a decoder would silently replace the bytes); invalid naming the

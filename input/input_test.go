@@ -132,3 +132,27 @@ func TestJSONOfADeepDocument(t *testing.T) {
 		t.Fatal("JSON of a document 200,000 deep did not return within 20 s")
 	}
 }
+
+func TestLength(t *testing.T) {
+	for _, c := range []struct {
+		s        string
+		required bool
+		max      int
+		want     string // the error's message, "" for none
+	}{
+		{"", false, 5, ""},
+		{"", true, 5, "name is required"},
+		{"  \t", true, 5, "name is required"},
+		{"héllo", true, 5, ""}, // characters, not bytes
+		{"héllo!", true, 5, "name must be at most 5 characters"},
+	} {
+		err := Length("name", c.s, c.required, c.max)
+		got := ""
+		if err != nil {
+			got = errs.Fields(err)[0].Message
+		}
+		if got != c.want {
+			t.Errorf("Length(%q, required %v, max %d): got %q, want %q", c.s, c.required, c.max, got, c.want)
+		}
+	}
+}

@@ -8,12 +8,12 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"datashare/errs"
+	"datashare/input"
 	"datashare/models"
 	"datashare/sla"
 	"datashare/workflow"
@@ -73,16 +73,6 @@ func (p Patch) empty() bool {
 	return p.Name == nil && p.Description == nil && len(p.AddPartners) == 0 && len(p.RemovePartners) == 0 && p.State == nil
 }
 
-func checkText(field, v string, required bool, max int) error {
-	if required && v == "" {
-		return errs.Field(field, "%s is required", field)
-	}
-	if utf8.RuneCountInString(v) > max {
-		return errs.Field(field, "%s must be at most %d characters", field, max)
-	}
-	return nil
-}
-
 // mayManage reports why actor may not create or change a project led by
 // lead, or nil: a requester or manager of the lead agency, or an admin.
 func mayManage(a workflow.Actor, lead string) error {
@@ -110,7 +100,7 @@ func (s *Service) Create(ctx context.Context, actor workflow.Actor, in NewProjec
 	if err := mayManage(actor, p.LeadAgency); err != nil {
 		return nil, err
 	}
-	checks := []error{checkText("name", p.Name, true, 200), checkText("description", p.Description, false, 5000)}
+	checks := []error{input.Length("name", p.Name, true, 200), input.Length("description", p.Description, false, 5000)}
 	if !codePattern.MatchString(p.Code) {
 		checks = append(checks, errs.Field("code", "code must be 2 to 40 upper-case letters, digits or hyphens, starting with a letter or digit, like ELDERCARE-2026"))
 	}
@@ -361,12 +351,12 @@ func (s *Service) change(tx *gorm.DB, p *Project, in Patch) error {
 	var checks []error
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
-		checks = append(checks, checkText("name", p.Name, true, 200))
+		checks = append(checks, input.Length("name", p.Name, true, 200))
 		set["name"] = p.Name
 	}
 	if in.Description != nil {
 		p.Description = strings.TrimSpace(*in.Description)
-		checks = append(checks, checkText("description", p.Description, false, 5000))
+		checks = append(checks, input.Length("description", p.Description, false, 5000))
 		set["description"] = p.Description
 	}
 	if in.State != nil {

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"datashare/errs"
+	"datashare/input"
 	"datashare/models"
 )
 
@@ -137,16 +138,6 @@ type Patch struct {
 	ProjectCode     *string
 }
 
-func checkText(field, v string, required bool, max int) error {
-	if required && strings.TrimSpace(v) == "" {
-		return errs.Field(field, "%s is required", field)
-	}
-	if utf8.RuneCountInString(v) > max {
-		return errs.Field(field, "%s must be at most %d characters", field, max)
-	}
-	return nil
-}
-
 func optional(p *string) *string {
 	if p == nil {
 		return nil
@@ -169,15 +160,15 @@ func (s *Service) validate(r *models.Request) error {
 	r.Project = optional(r.Project)
 	r.ProjectCode = optional(r.ProjectCode)
 	checks := []error{
-		checkText("title", r.Title, true, 200),
-		checkText("purpose", r.Purpose, true, 5000),
-		checkText("data_description", r.DataDescription, true, 5000),
+		input.Length("title", r.Title, true, 200),
+		input.Length("purpose", r.Purpose, true, 5000),
+		input.Length("data_description", r.DataDescription, true, 5000),
 	}
 	if r.LegalBasis != nil {
-		checks = append(checks, checkText("legal_basis", *r.LegalBasis, false, 1000))
+		checks = append(checks, input.Length("legal_basis", *r.LegalBasis, false, 1000))
 	}
 	if r.Project != nil {
-		checks = append(checks, checkText("project", *r.Project, false, 200))
+		checks = append(checks, input.Length("project", *r.Project, false, 200))
 	}
 	if n, ok := s.policy.Approvals[r.Classification]; ok {
 		r.ApprovalsRequired = n

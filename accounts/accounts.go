@@ -47,14 +47,15 @@ var agencyCode = regexp.MustCompile(`^[A-Z0-9]{2,16}$`)
 
 // Service manages agencies, users and tokens.
 type Service struct {
-	db  *models.DB
-	now func() time.Time
-	log *slog.Logger
+	db   *models.DB
+	now  func() time.Time
+	log  *slog.Logger
+	cost int // of the bcrypt hashes it makes
 }
 
 // NewService returns a Service over db; now is the clock.
 func NewService(db *models.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, log: slog.New(slog.DiscardHandler)}
+	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, log: slog.New(slog.DiscardHandler), cost: bcrypt.DefaultCost}
 }
 
 // WithLog has the service log every sign-in, failure, refusal and sign-out
@@ -167,7 +168,7 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (models.User, erro
 		CreatedAt:  s.now(),
 	}
 	if in.Password != nil {
-		h, err := hashPassword("password", *in.Password, u.Email)
+		h, err := s.hashPassword("password", *in.Password, u.Email)
 		if err != nil {
 			return models.User{}, err
 		}
@@ -455,12 +456,20 @@ func checkPassword(field, p, email string) error {
 	return nil
 }
 
+// WithPasswordCost has s hash passwords at bcrypt cost c instead of
+// bcrypt.DefaultCost. Tests lower it: at the default every sign-in of a
+// test costs tens of milliseconds, ten times that under the race detector.
+func (s *Service) WithPasswordCost(c int) *Service {
+	s.cost = c
+	return s
+}
+
 // hashPassword checks p as checkPassword does and returns its bcrypt hash.
-func hashPassword(field, p, email string) (string, error) {
+func (s *Service) hashPassword(field, p, email string) (string, error) {
 	if err := checkPassword(field, p, email); err != nil {
 		return "", err
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(p), s.cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -528,7 +537,7 @@ func (s *Service) SetPasswordsUnchecked(ctx context.Context, userIDs []int64, pa
 // setPassword also moves the users' session epoch on, which ends their web
 // sessions on every replica.
 func (s *Service) setPassword(ctx context.Context, userIDs []int64, password string) error {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}

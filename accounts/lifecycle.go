@@ -86,7 +86,7 @@ func (s *Service) updateUser(ctx context.Context, id int64, p UserPatch, checks 
 	}
 	var hash string
 	if p.Password != nil {
-		h, err := hashPassword("password", *p.Password, before.Email)
+		h, err := s.hashPassword("password", *p.Password, before.Email)
 		checks = append(checks, err)
 		hash = h
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 	_ "time/tzdata" // the tests run in a bare container too
 
+	"golang.org/x/crypto/bcrypt"
+
 	"datashare/accounts"
 	"datashare/calendar"
 	"datashare/models"
@@ -124,6 +126,10 @@ func Wire(tb testing.TB, db *models.DB, o Options) *App {
 	w, err := wiring.Wire(context.Background(), db, wiring.Settings{
 		Now: o.Now, Location: SGT, Hours: calendar.DefaultHours(), SLA: sla.DefaultSettings(), Approvals: policy,
 		Log: o.Log, Quiet: !o.Notify, EmailOn: o.EmailOn, BaseURL: o.BaseURL, WebhookAllow: allow,
+		// The cheapest hashes: what the tests check is who may sign in,
+		// not how long a guess costs, and at the default cost sign-ins
+		// dominate the page tests' time under the race detector.
+		PasswordCost: bcrypt.MinCost,
 	})
 	if err != nil {
 		tb.Fatal(err)

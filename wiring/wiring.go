@@ -55,6 +55,9 @@ type Settings struct {
 	// Metrics, when set, receives the HTTP figures of the Handler and the
 	// domain figures of the services.
 	Metrics prometheus.Registerer
+	// PasswordCost is the bcrypt cost of new password hashes; 0 keeps
+	// bcrypt's default. Only tests lower it.
+	PasswordCost int
 }
 
 // App is every service of datashare over one database.
@@ -97,6 +100,9 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Reprojector = sla.NewReprojector(db, a.Keeper)
 	a.Holidays.OnChange(a.Reprojector.Run)
 	a.Accounts = accounts.NewService(db, s.Now).WithLog(s.Log)
+	if s.PasswordCost != 0 {
+		a.Accounts.WithPasswordCost(s.PasswordCost)
+	}
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Projects = projects.NewService(db, a.Keeper, s.Now)
 	a.Workflow.WithProjects(a.Projects)

@@ -60,8 +60,8 @@ func (s *server) report(c echo.Context) (*sla.Report, error) {
 // owner or requesting agency or not at all. Errors: invalid; not_found
 // when the month has no statement.
 func (s *server) published(c echo.Context, q sla.Query) (*sla.Report, error) {
-	m := statements.Month{Year: q.From.Year, Month: q.From.Month}
-	if q.From != m.First() || q.To != m.Next().First() {
+	m, ok := statements.WholeMonth(q.From, q.To)
+	if !ok {
 		return nil, errs.Field("as_published", "as_published answers for one whole month: from its first day to the first day of the next")
 	}
 	st, err := s.Statements.Published(c.Request().Context(), caller(c).actor, m, q.Agency)

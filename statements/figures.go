@@ -47,6 +47,13 @@ func (m Month) Next() Month {
 	return Month{m.Year, m.Month + 1}
 }
 
+// WholeMonth is the month a report window covers exactly, from its first
+// day to the first day of the next; ok is false for any other window.
+func WholeMonth(from, to calendar.Date) (m Month, ok bool) {
+	m = Month{from.Year, from.Month}
+	return m, from == m.First() && to == m.Next().First()
+}
+
 func (m Month) Previous() Month {
 	if m.Month == time.January {
 		return Month{m.Year - 1, time.December}

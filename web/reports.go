@@ -373,8 +373,8 @@ func optionalDays(v *float64) string {
 // published returns the latest statement of the month f's window covers
 // exactly, if one was published; nil for any other window.
 func (a *app) published(c echo.Context, f *reportForm) (*statements.Statement, error) {
-	m := statements.Month{Year: f.Query.From.Year, Month: f.Query.From.Month}
-	if f.Query.From != m.First() || f.Query.To != m.Next().First() {
+	m, ok := statements.WholeMonth(f.Query.From, f.Query.To)
+	if !ok {
 		return nil, nil
 	}
 	st, err := a.Statements.Published(c.Request().Context(), viewer(c).Actor, m, f.Agency)

@@ -24,11 +24,11 @@ type Attachment struct {
 
 // statementData is what a statement's mail says.
 type statementData struct {
-	Name, Scope, Month, Rate, URL, PrefsURL, Hash string
-	Revision                                      int
-	Met, Missed, Finished                         int
-	Median, P90                                   string
-	Changes                                       []statements.Change
+	Scope, Month, Rate, URL, PrefsURL, Hash string
+	Revision                                int
+	Met, Missed, Finished                   int
+	Median, P90                             string
+	Changes                                 []statements.Change
 }
 
 // StatementWebhook is the body of a statement.published webhook call.
@@ -71,17 +71,13 @@ func (o *Outbox) Statement(ctx context.Context, tx *gorm.DB, st statements.State
 		}
 	}
 	at := st.GeneratedAt
-	var mail *Mail
-	if len(people) > 0 {
-		m, err := o.statementMail(st, scope)
-		if err != nil {
-			return err
-		}
-		mail = &m
-	}
+	var mail Mail
 	off := map[prefKey]bool{}
 	if len(people) > 0 {
 		var err error
+		if mail, err = o.statementMail(st, scope); err != nil {
+			return err
+		}
 		if off, err = disabled(tx, StatementPublished, people); err != nil {
 			return err
 		}
@@ -102,7 +98,7 @@ func (o *Outbox) Statement(ctx context.Context, tx *gorm.DB, st statements.State
 		if off[prefKey{u.ID, Email}] {
 			continue
 		}
-		m := *mail
+		m := mail
 		m.To = u.Email
 		uid := u.ID
 		row, err := o.delivery(Notice{Event: StatementPublished, At: at}, Email, &uid, nil, u.Email, m)

@@ -84,19 +84,15 @@ func readHistory(h History, now time.Time) request {
 		case !wasRunning && isRunning(s.To):
 			r.running = append(r.running, span{from: s.At})
 		}
-		if isClosed(s.To) {
+		if s.To.Terminal() {
 			r.closedAt = s.At
 		}
 	}
-	r.open = r.submitted && !isClosed(r.final)
+	r.open = r.submitted && !r.final.Terminal()
 	return r
 }
 
 func isRunning(s workflow.State) bool { return s == workflow.Submitted || s == workflow.Approved }
-
-func isClosed(s workflow.State) bool {
-	return s == workflow.Fulfilled || s == workflow.Rejected || s == workflow.Withdrawn
-}
 
 // union merges the running spans of every request, cut at now, into
 // disjoint spans in order: working time is counted once however many

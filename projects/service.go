@@ -272,7 +272,7 @@ func (s *Service) fill(tx *gorm.DB, actor workflow.Actor, ps []*Project) error {
 		p.Requests = []models.Request{}
 	}
 	var rs []models.Request
-	if err := tx.Joins("Requester").Where("requests.project_code IN ?", codes).Order("requests.id").Find(&rs).Error; err != nil {
+	if err := tx.Where("project_code IN ?", codes).Order("id").Find(&rs).Error; err != nil {
 		return fmt.Errorf("load requests of projects: %w", err)
 	}
 	ids := make([]int64, len(rs))

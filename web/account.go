@@ -174,15 +174,7 @@ func (a *app) refusePassword(c echo.Context, field, msg string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []*fieldView{&v.Current, &v.New, &v.Confirm} {
-		if f.Name == field {
-			f.Error = msg
-			v.Problems = []problem{{ID: f.ID, Message: msg}}
-		}
-	}
-	if v.Problems == nil {
-		v.Problems = []problem{{ID: v.Current.ID, Message: msg}}
-	}
+	v.Problems = markField(field, msg, &v.Current, &v.New, &v.Confirm)
 	return a.render(c, http.StatusUnprocessableEntity, "account", v)
 }
 
@@ -225,12 +217,10 @@ func (a *app) refuseToken(c echo.Context, name, day, field, msg string) error {
 		return err
 	}
 	v.TokenName.Value, v.TokenDate.Value = name, day
-	f := &v.TokenName
-	if field == v.TokenDate.Name {
-		f = &v.TokenDate
+	if field != v.TokenDate.Name {
+		field = v.TokenName.Name // a refusal of no field of its own is the name's
 	}
-	f.Error = msg
-	v.TokenProblems = []problem{{ID: f.ID, Message: msg}}
+	v.TokenProblems = markField(field, msg, &v.TokenName, &v.TokenDate)
 	return a.render(c, http.StatusUnprocessableEntity, "account", v)
 }
 

@@ -90,13 +90,16 @@ func (a *app) usersView(c echo.Context) (*usersView, error) {
 		return nil, err
 	}
 	v.Total = len(all)
-	us, err := a.Accounts.FindUsers(ctx, actor, f)
-	if r, ok := refusalOf(err, ""); ok {
-		v.Problems = markField(r.Field, r.Message, &v.Search, &v.Agency, &v.Role, &v.Active)
-		return v, nil
-	}
-	if err != nil {
-		return nil, err
+	us := all // FindUsers filters ListUsers: without a filter, that is all
+	if v.Filtered {
+		us, err = a.Accounts.FindUsers(ctx, actor, f)
+		if r, ok := refusalOf(err, ""); ok {
+			v.Problems = markField(r.Field, r.Message, &v.Search, &v.Agency, &v.Role, &v.Active)
+			return v, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	for _, u := range us {
 		var roles []string

@@ -90,7 +90,10 @@ func (c *Checker) WithBatch(n int) *Checker {
 	return c
 }
 
-// lockKey is the PostgreSQL advisory lock that lets one replica check.
+// lockKey is the PostgreSQL advisory lock that lets one replica check. It
+// is taken with the schema's hash as a second key: advisory locks belong to
+// the whole database, and a deployment in another schema of it (or a test
+// running beside this one) must not make this one's check skip.
 const lockKey = 7261002
 
 // Check flags, as of now, every open request whose warning or due instant
@@ -153,7 +156,7 @@ func (c *Checker) runExclusive(ctx context.Context, now time.Time) (Result, erro
 	var res Result
 	err := c.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var got bool
-		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", lockKey).Scan(&got).Error; err != nil {
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?, hashtext(current_schema()))", lockKey).Scan(&got).Error; err != nil {
 			return err
 		}
 		if !got {

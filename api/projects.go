@@ -7,6 +7,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"datashare/projects"
+	"datashare/sla"
+	"datashare/spreadsheet"
 )
 
 type projectClockJSON struct {
@@ -76,6 +78,45 @@ func registerProjectRoutes(g authedGroup, s *server) {
 	g.GET("/projects", s.handleProjectList)
 	g.GET("/projects/:code", s.handleProjectGet)
 	g.PATCH("/projects/:code", s.handleProjectUpdate)
+	g.GET("/reports/projects", s.handleProjectReport)
+	g.GET("/reports/projects.csv", s.handleProjectReportFile("csv"))
+	g.GET("/reports/projects.xlsx", s.handleProjectReportFile("xlsx"))
+}
+
+// projectReport reads the project report's query: the scope of the
+// request report (sla.Authorize), its window and a grouping.
+func (s *server) projectReport(c echo.Context) (*projects.Report, error) {
+	agency, err := sla.Authorize(caller(c).actor, c.QueryParam("agency"))
+	if err != nil {
+		return nil, err
+	}
+	q := projects.ReportQuery{GroupBy: c.QueryParam("group_by"), Agency: agency}
+	if q.From, q.To, err = parseWindow(c.QueryParam("from"), c.QueryParam("to")); err != nil {
+		return nil, err
+	}
+	return s.Projects.Report(c.Request().Context(), q, s.Now())
+}
+
+func (s *server) handleProjectReport(c echo.Context) error {
+	rep, err := s.projectReport(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (s *server) handleProjectReportFile(format string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rep, err := s.projectReport(c)
+		if err != nil {
+			return err
+		}
+		f, err := spreadsheet.ProjectDownload(rep, format)
+		if err != nil {
+			return err
+		}
+		return Download(c, f)
+	}
 }
 
 func (s *server) handleProjectCreate(c echo.Context) error {

@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"datashare/apptest"
 	"datashare/models"
@@ -397,6 +401,137 @@ func TestProjectOddInput(t *testing.T) {
 			rq.token = "MOH.requester"
 			if r := e.do(t, rq); r.Status < 400 {
 				t.Errorf("%s %s: got %d %s, want a refusal", rq.method, rq.path[:min(len(rq.path), 40)], r.Status, r.Body)
+			}
+		}
+	})
+}
+
+// The project report over projects driven through the API on a clock the
+// test moves: one met, one missed, one partial, one excluded, one open at
+// risk, all of MOH, in December 2025.
+func TestProjectReport(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *models.DB) {
+		var now atomic.Pointer[time.Time]
+		set := func(s string) { tm := apptest.Time(s); now.Store(&tm) }
+		set("2025-12-01T10:00:00+08:00") // a Monday
+		e := newEnvWithClock(t, db, func() time.Time { return *now.Load() })
+		filed := map[string]int64{}
+		file := func(code, key, owner string) {
+			if key == "a" {
+				e.mustCreateProject(t, "MOH.requester", code)
+			}
+			r := e.mustCreateIn(t, "MOH.requester", owner, code)
+			e.mustAct(t, r.ID, "MOH.requester", "submit", "")
+			filed[code+key] = r.ID
+		}
+		deliver := func(id int64, owner string) {
+			e.mustAct(t, id, owner+".approver", "approve", "")
+			e.mustAct(t, id, owner+".approver", "fulfil", "")
+		}
+		file("MISSED", "a", "HDB")
+		file("MISSED", "b", "X")
+		file("MET", "a", "HDB")
+		file("PARTIAL", "a", "HDB")
+		file("PARTIAL", "b", "X")
+		file("EXCLUDED", "a", "X")
+		set("2025-12-02T10:00:00+08:00")
+		deliver(filed["MISSEDa"], "HDB")
+		deliver(filed["PARTIALa"], "HDB")
+		e.mustAct(t, filed["EXCLUDEDa"], "MOH.requester", "withdraw", "no longer needed")
+		set("2025-12-03T10:00:00+08:00")
+		deliver(filed["METa"], "HDB")
+		set("2025-12-08T10:00:00+08:00")
+		file("OPEN", "a", "HDB")
+		set("2025-12-11T10:00:00+08:00")
+		e.mustAct(t, filed["PARTIALb"], "X.approver", "reject", "not held")
+		set("2025-12-15T10:00:00+08:00")
+		deliver(filed["MISSEDb"], "X")
+
+		q := "?from=2025-12-01&to=2026-01-01"
+		var rep struct {
+			Met, Missed, Partial, Finished int
+			ComplianceRate                 *float64                       `json:"compliance_rate"`
+			Elapsed                        struct{ Median, P90 *float64 } `json:"elapsed_working_days"`
+			Open                           struct {
+				Total    int
+				AtRisk   int `json:"at_risk"`
+				Breached int
+			}
+			WaitingOn []struct {
+				Agency   string
+				Projects int
+			} `json:"waiting_on"`
+			Groups []struct {
+				Key                  string
+				Met, Missed, Partial int
+			}
+		}
+		r := e.do(t, request{method: "GET", path: "/api/v1/reports/projects" + q + "&group_by=lead_agency", token: "MOH.manager"})
+		mustStatus(t, r, http.StatusOK, "")
+		r.decode(t, &rep)
+		// MET closed after 2 working days, PARTIAL after 8, MISSED after 10.
+		if rep.Met != 1 || rep.Missed != 1 || rep.Partial != 1 || rep.Finished != 3 || rep.ComplianceRate == nil || *rep.ComplianceRate != 1.0/3 {
+			t.Fatalf("counts: got %s, want met 1, missed 1, partial 1, finished 3, rate 1/3", r.Body)
+		}
+		if rep.Elapsed.Median == nil || *rep.Elapsed.Median != 8 || *rep.Elapsed.P90 != 9.6 {
+			t.Fatalf("elapsed: got %s, want median 8, p90 9.6", r.Body)
+		}
+		if rep.Open.Total != 1 || rep.Open.AtRisk != 1 || rep.Open.Breached != 0 {
+			t.Fatalf("open: got %+v, want OPEN at risk", rep.Open)
+		}
+		if fmt.Sprint(rep.WaitingOn) != "[{X 2} {HDB 1}]" {
+			t.Fatalf("waiting_on: got %v, want X last to deliver twice, HDB once", rep.WaitingOn)
+		}
+		if fmt.Sprint(rep.Groups) != "[{MOH 1 1 1}]" {
+			t.Fatalf("groups: got %v, want MOH 1 1 1", rep.Groups)
+		}
+
+		r = e.do(t, request{method: "GET", path: "/api/v1/reports/projects.csv" + q + "&group_by=month", token: "admin"})
+		mustStatus(t, r, http.StatusOK, "")
+		wantCSV := "group,met,missed,partial,compliance_rate\n2025-12,1,1,1,0.3333\ntotal,1,1,1,0.3333\n"
+		if string(r.Body) != wantCSV {
+			t.Fatalf("CSV: got %q, want %q", r.Body, wantCSV)
+		}
+		r = e.do(t, request{method: "GET", path: "/api/v1/reports/projects.xlsx" + q, token: "admin"})
+		mustStatus(t, r, http.StatusOK, "")
+		if got := r.Header.Get("Content-Disposition"); got != `attachment; filename="projects-2025-12-01-2026-01-01.xlsx"` {
+			t.Fatalf("Content-Disposition: got %q", got)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+		if err != nil {
+			t.Fatalf("open the workbook: %v", err)
+		}
+		defer f.Close()
+		groups, _ := f.GetRows("Groups", excelize.Options{RawCellValue: true})
+		waiting, _ := f.GetRows("Waiting on", excelize.Options{RawCellValue: true})
+		if fmt.Sprint(groups) != "[[Group Met Missed Partial Compliance rate] [Total 1 1 1 0.333333333333333]]" ||
+			fmt.Sprint(waiting) != "[[Owner agency Projects it was last to deliver to] [X 2] [HDB 1]]" {
+			t.Fatalf("workbook: got Groups %v, Waiting on %v", groups, waiting)
+		}
+
+		// HDB delivered to MOH's projects but neither leads nor partners
+		// them: its managers count none.
+		r = e.do(t, request{method: "GET", path: "/api/v1/reports/projects" + q, token: "HDB.manager"})
+		mustStatus(t, r, http.StatusOK, "")
+		r.decode(t, &rep)
+		if rep.Met+rep.Missed+rep.Partial+rep.Open.Total != 0 {
+			t.Fatalf("HDB's scope: got %s, want nothing", r.Body)
+		}
+		for _, tt := range []struct {
+			token, query string
+			status       int
+			field        string
+		}{
+			{"MOH.requester", q, 403, ""},
+			{"MOH.manager", q + "&agency=HDB", 403, ""},
+			{"admin", q + "&group_by=owner_agency", 422, "group_by"},
+			{"admin", "?from=2025-12-01", 422, "to"},
+			{"admin", "?from=2026-01-01&to=2025-12-01", 422, "to"},
+		} {
+			r := e.do(t, request{method: "GET", path: "/api/v1/reports/projects" + tt.query, token: tt.token})
+			mustStatus(t, r, tt.status, "")
+			if tt.field != "" && !strings.Contains(string(r.Body), `"field":"`+tt.field+`"`) {
+				t.Fatalf("%s: got %s, want the field %s named", tt.query, r.Body, tt.field)
 			}
 		}
 	})

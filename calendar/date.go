@@ -55,6 +55,11 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 }
 
+// Start returns the instant d begins in loc, the midnight that opens it.
+func (d Date) Start(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc).UTC()
+}
+
 // Weekday returns the day of the week of a valid date.
 func (d Date) Weekday() time.Weekday {
 	return weekdayOf(d.dayNumber())

@@ -15,7 +15,7 @@ func (r *Reporter) Counted(ctx context.Context, q Query, now time.Time) (met, mi
 		return nil, nil, err
 	}
 	rq := &reportQuery{db: r.db.Conn(ctx), dialect: r.db.Dialect, agency: q.Agency, now: now.UTC()}
-	from, to := r.start(q.From), r.start(q.To)
+	from, to := q.From.Start(r.keeper.Calendar().Location()), q.To.Start(r.keeper.Calendar().Location())
 
 	w := rq.scoped("closed_at", from, to, isFinished).cond(closedByDue, rq.now)
 	if err := rq.db.Raw("SELECT id FROM requests WHERE "+w.String()+" ORDER BY id", w.args...).Scan(&met).Error; err != nil {

@@ -129,10 +129,6 @@ func (q *Query) Validate() error {
 	return nil
 }
 
-func (r *Reporter) start(d calendar.Date) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, r.keeper.Calendar().Location()).UTC()
-}
-
 // Compute returns the report of q as of now. The caller has authorised the
 // agency scope (see Authorize). It reads only stored columns, so it does
 // not depend on whether the scheduled check has run, and only the report's
@@ -142,7 +138,7 @@ func (r *Reporter) Compute(ctx context.Context, q Query, now time.Time) (*Report
 		return nil, err
 	}
 	rep := r.newReport(q, now.UTC())
-	from, to := r.start(q.From), r.start(q.To)
+	from, to := q.From.Start(r.keeper.Calendar().Location()), q.To.Start(r.keeper.Calendar().Location())
 	rq := &reportQuery{db: r.db.Conn(ctx), dialect: r.db.Dialect, agency: q.Agency, now: now.UTC()}
 	fin, err := r.outcomes(rq, rep, q, from, to)
 	if err != nil {
@@ -284,7 +280,7 @@ func (rep *Report) CSV() string {
 		if r != nil {
 			rs = fmt.Sprintf("%.4f", *r)
 		}
-		fmt.Fprintf(&b, "%s,%d,%d,%s\n", csvField(key), met, missed, rs)
+		fmt.Fprintf(&b, "%s,%d,%d,%s\n", CSVField(key), met, missed, rs)
 	}
 	for _, g := range rep.Groups {
 		row(g.Key, g.Met, g.Missed, g.ComplianceRate)
@@ -293,8 +289,9 @@ func (rep *Report) CSV() string {
 	return b.String()
 }
 
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n") {
+// CSVField quotes a CSV field that holds a comma, a quote or a line break.
+func CSVField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s

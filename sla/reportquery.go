@@ -262,6 +262,16 @@ func (rq *reportQuery) percentiles(from, to time.Time, fin finishedRow) (Percent
 
 func ptrF(v float64) *float64 { return &v }
 
+// PercentilesOf returns the median and 90th percentile of values, rounded
+// as a report shows them, by the rule of the request report; none of an
+// empty list. It reorders values.
+func PercentilesOf(values []float64) Percentiles {
+	if len(values) == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{Median: ptrF(round3(quantile(values, 0.5))), P90: ptrF(round3(quantile(values, 0.9)))}
+}
+
 // quantile returns the q-quantile of values, reordering them.
 func quantile(values []float64, q float64) float64 {
 	pos := q * float64(len(values)-1)

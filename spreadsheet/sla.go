@@ -6,6 +6,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -115,11 +116,7 @@ func (w *writer) totals(rep *sla.Report) {
 	if rep.Agency != nil {
 		agency = *rep.Agency
 	}
-	rows := []struct {
-		label string
-		value any
-		style int
-	}{
+	w.measures([]measure{
 		{"From (Singapore date, inclusive)", rep.From, 0},
 		{"To (Singapore date, exclusive)", rep.To, 0},
 		{"Agency", agency, 0},
@@ -137,7 +134,18 @@ func (w *writer) totals(rep *sla.Report) {
 		{"At risk now", rep.Open.AtRisk, 0},
 		{"Breached now", rep.Open.Breached, 0},
 		{"Generated at (UTC)", rep.GeneratedAt.UTC().Format(time.RFC3339), 0},
-	}
+	})
+}
+
+// measure is one row of a Totals sheet.
+type measure struct {
+	label string
+	value any
+	style int
+}
+
+// measures writes a Totals sheet: one measure a row.
+func (w *writer) measures(rows []measure) {
 	w.header(TotalsSheet, "Measure", "Value")
 	for i, r := range rows {
 		w.set(TotalsSheet, 1, i+2, r.label, 0)
@@ -155,14 +163,19 @@ var groupHeadings = map[string]string{
 	sla.ByOwnerAgency:      "Owner agency",
 	sla.ByRequestingAgency: "Requesting agency",
 	sla.ByMonth:            "Month",
+	projects.ByLeadAgency:  "Lead agency",
+}
+
+// groupHeading is the heading of a Groups sheet's first column.
+func groupHeading(by *string) string {
+	if by != nil && groupHeadings[*by] != "" {
+		return groupHeadings[*by]
+	}
+	return "Group"
 }
 
 func (w *writer) groups(rep *sla.Report) {
-	key := "Group"
-	if rep.GroupBy != nil && groupHeadings[*rep.GroupBy] != "" {
-		key = groupHeadings[*rep.GroupBy]
-	}
-	w.header(GroupsSheet, key, "Met", "Missed", "Compliance rate")
+	w.header(GroupsSheet, groupHeading(rep.GroupBy), "Met", "Missed", "Compliance rate")
 	row := func(n int, key string, met, missed int, rate *float64) {
 		w.set(GroupsSheet, 1, n, key, 0)
 		w.set(GroupsSheet, 2, n, met, 0)

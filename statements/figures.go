@@ -111,7 +111,7 @@ const CanonicalVersion = "datashare statement v1"
 func Canonical(f Figures, revision int, generated time.Time, calendarVersion string) string {
 	var b strings.Builder
 	b.WriteString("field,value\nformat," + CanonicalVersion + "\n")
-	line := func(k, v string) { b.WriteString(csvField(k) + "," + csvField(v) + "\n") }
+	line := func(k, v string) { b.WriteString(sla.CSVField(k) + "," + sla.CSVField(v) + "\n") }
 	agency := "all"
 	if f.Agency != nil {
 		agency = *f.Agency
@@ -195,9 +195,3 @@ func ids(v []int64) string {
 	return strings.Join(s, " ")
 }
 
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
-}

@@ -62,7 +62,7 @@ type Result struct {
 func (s *Service) Publish(ctx context.Context, m Month, now time.Time) (Result, error) {
 	res := Result{Month: m.String()}
 	cal := s.keeper.Calendar()
-	if now.Before(s.start(m.Next(), cal)) {
+	if now.Before(m.Next().First().Start(cal.Location())) {
 		return res, errs.Field("month", "%s has not ended yet: a statement is published once its month is over", m)
 	}
 	var agencies []string
@@ -170,7 +170,7 @@ func (s *Service) figures(ctx context.Context, m Month, agency string, now time.
 	if err != nil {
 		return Figures{}, err
 	}
-	open, err := s.reporter.OpenAt(ctx, agency, s.start(m.Next(), s.keeper.Calendar()))
+	open, err := s.reporter.OpenAt(ctx, agency, m.Next().First().Start(s.keeper.Calendar().Location()))
 	if err != nil {
 		return Figures{}, err
 	}
@@ -207,11 +207,6 @@ func (s *Service) explain(ctx context.Context, changes []Change) error {
 		}
 	}
 	return nil
-}
-
-// start is the first instant of m in cal's zone.
-func (s *Service) start(m Month, cal *calendar.Calendar) time.Time {
-	return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, cal.Location())
 }
 
 // calendarVersion fingerprints the calendar in force: its zone, working

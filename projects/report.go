@@ -203,7 +203,9 @@ func count(rows []reportRow, q ReportQuery, from, to, now time.Time, loc *time.L
 	for a, n := range waited {
 		rep.WaitingOn = append(rep.WaitingOn, Waited{Agency: a, Projects: n})
 	}
-	slices.SortFunc(rep.WaitingOn, func(a, b Waited) int { return cmp.Or(cmp.Compare(b.Projects, a.Projects), strings.Compare(a.Agency, b.Agency)) })
+	slices.SortFunc(rep.WaitingOn, func(a, b Waited) int {
+		return cmp.Or(cmp.Compare(b.Projects, a.Projects), strings.Compare(a.Agency, b.Agency))
+	})
 	for _, g := range groups {
 		g.ComplianceRate = rate(g.Met, g.Missed+g.Partial)
 		rep.Groups = append(rep.Groups, *g)

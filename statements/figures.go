@@ -194,4 +194,3 @@ func ids(v []int64) string {
 	}
 	return strings.Join(s, " ")
 }
-

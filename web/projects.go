@@ -125,6 +125,9 @@ func (a *app) handleProjectCreate(c echo.Context) error {
 		}
 		status, ps = r.Status, markField(r.Field, r.Message, &view.Fields.Code)
 	}
+	// The summary lists the problems in the order of the form.
+	order := []string{"code", "name", "lead-agency", "description", "partners"}
+	slices.SortStableFunc(ps, func(x, y problem) int { return slices.Index(order, x.ID) - slices.Index(order, y.ID) })
 	view.Problems = ps
 	return a.render(c, status, "project_form", view)
 }

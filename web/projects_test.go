@@ -176,7 +176,11 @@ func TestNewProjectForm(t *testing.T) {
 			}
 			wantContains(t, tc.name, a, "Combine the data</textarea>", `value="`+tc.form.Get("code")+`"`)
 		}
-		a := req.post("/projects/new", projectForm("ELDERCARE", "Eldercare", "HDB"))
+		a := req.post("/projects/new", projectForm("-X", "", "MSF"))
+		if c, n, p := strings.Index(a.Body, `<li><a href="#code">`), strings.Index(a.Body, `<li><a href="#name">`), strings.Index(a.Body, `<li><a href="#partners">`); c < 0 || c > n || n > p {
+			t.Errorf("the error summary lists code at %d, name at %d, partners at %d: want them in the order of the form", c, n, p)
+		}
+		a = req.post("/projects/new", projectForm("ELDERCARE", "Eldercare", "HDB"))
 		if a.Status != http.StatusSeeOther || a.Location != "/projects/ELDERCARE" {
 			t.Fatalf("create: got %d to %q, want 303 to /projects/ELDERCARE\n%s", a.Status, a.Location, a.Body)
 		}

@@ -103,10 +103,10 @@ func (a *app) handleProjectCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := projects.NewProject{Code: form.Get("code"), Name: form.Get("name"), Description: form.Get("description"), Partners: form["partners"]}
-	if viewer(c).Has("admin") {
-		in.LeadAgency = form.Get("lead_agency")
-	}
+	// Only an admin's form has a lead agency; without one the lead is the
+	// creator's agency, and Create refuses another lead to anyone else.
+	in := projects.NewProject{Code: form.Get("code"), Name: form.Get("name"), LeadAgency: form.Get("lead_agency"),
+		Description: form.Get("description"), Partners: form["partners"]}
 	p, err := a.Projects.Create(c.Request().Context(), viewer(c).Actor, in)
 	if err == nil {
 		a.flash(c, "Project "+p.Code+" has been created.")

@@ -119,10 +119,16 @@ func TestProjectPagesShowWhatEachAgencyMaySee(t *testing.T) {
 		}
 		a = msf.get(page)
 		wantContains(t, "the lead's view", a, "Seniors per household", "Flat types of seniors", `<a href="/requests/`+itoa(draft)+`">`,
-			"No request submitted yet", ">Close project</button>", ">Save changes</button>", ">Remove HDB</button>")
+			"No request submitted yet", "A draft, not submitted yet", "still open", ">Close project</button>", ">Save changes</button>", ">Remove HDB</button>")
 		wantContains(t, "the lead's list", msf.get("/projects"), `<a href="/projects/ELDERCARE-2026">ELDERCARE-2026</a>`,
 			"<td>MSF</td>", `<span class="visually-hidden">SLA: </span>On track</span>`, "<td>0.0</td>", "<td>MOH</td>")
 		wantContains(t, "the request's page", msf.get(path(asked)), `<a href="/projects/ELDERCARE-2026">ELDERCARE-2026</a>`)
+		s.mustApply(t, asked, [2]string{"approver1@moh.gov.sg", "approve"}, [2]string{"approver1@moh.gov.sg", "fulfil"})
+		a = msf.get(page)
+		wantContains(t, "the project once MOH shared", a, `<span class="visually-hidden">SLA: </span>Met</span>`, `<dd id="waiting-on">—</dd>`)
+		if open, closed := strings.Count(a.Body, "still open"), strings.Count(a.Body, " · closed "); open != 0 || closed != 1 {
+			t.Errorf("the timeline once MOH shared: got %d still open and %d closed, want 0 and 1", open, closed)
+		}
 		for _, who := range []string{"approver@msf.gov.sg", "manager@msf.gov.sg", "admin@govtech.gov.sg"} {
 			offered := strings.Contains(s.signIn(t, who).get(page).Body, ">Close project</button>")
 			if want := who != "approver@msf.gov.sg"; offered != want {
@@ -190,6 +196,11 @@ func TestNewProjectForm(t *testing.T) {
 		wantStatus(t, "a taken code", a, http.StatusConflict)
 		wantContains(t, "a taken code", a, `id="code-error"`, "A project with code ELDERCARE already exists", `name="partners" value="MOH" checked`)
 
+		f := projectForm("HOUSING", "Housing")
+		f.Set("lead_agency", "HDB")
+		if a := req.post("/projects/new", f); a.Status != http.StatusForbidden {
+			t.Errorf("a requester creating a project led by another agency: got %d, want 403", a.Status)
+		}
 		ps, err := s.Projects.List(context.Background(), apptest.Admin)
 		if err != nil || len(ps) != 1 || ps[0].LeadAgency != "MSF" || strings.Join(ps[0].Partners, ",") != "HDB" {
 			t.Fatalf("after the forms: got %v (%v), want only ELDERCARE led by MSF with HDB", ps, err)
@@ -210,7 +221,7 @@ func TestNewProjectForm(t *testing.T) {
 
 		admin := s.signIn(t, "admin@govtech.gov.sg")
 		wantContains(t, "an admin's form", admin.get("/projects/new"), `name="lead_agency"`)
-		f := projectForm("HOUSING", "Housing", "MSF")
+		f = projectForm("HOUSING", "Housing", "MSF")
 		f.Set("lead_agency", "HDB")
 		if a := admin.post("/projects/new", f); a.Status != http.StatusSeeOther {
 			t.Fatalf("an admin's create: got %d, want 303\n%s", a.Status, a.Body)

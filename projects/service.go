@@ -318,11 +318,8 @@ func (s *Service) Update(ctx context.Context, actor workflow.Actor, code string,
 		if err != nil {
 			return err
 		}
-		if err := mayManage(actor, p.LeadAgency); err != nil {
+		if err := CanChange(actor, &p.Project); err != nil {
 			return err
-		}
-		if p.State == Closed {
-			return errs.E(errs.Conflict, "project %s is closed and cannot be changed", code)
 		}
 		if err := s.change(tx, p, in); err != nil {
 			return err

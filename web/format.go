@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"time"
 
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -27,6 +28,7 @@ func (a *app) funcs() template.FuncMap {
 		"sourceLabel":   sourceLabel,
 		"asset":         func(name string) string { return a.assets.URL(name) },
 		"pct":           pct,
+		"agencies":      joinedList,
 		"target":        func() string { return fmt.Sprintf("%g", a.SLA.Settings().Target) },
 	}
 }
@@ -101,6 +103,9 @@ var statusLabels = map[string]string{
 	sla.Met:        "Met",
 	sla.Missed:     "Missed",
 	sla.Excluded:   "Excluded",
+	// A project's clock only: some data were refused or withdrawn after
+	// the due time.
+	projects.Partial: "Partial",
 }
 
 func statusLabel(s string) string { return label(statusLabels, s) }

@@ -28,7 +28,7 @@ type requestFormView struct {
 }
 
 type requestFields struct {
-	Title, Purpose, DataDescription, Classification, OwnerAgency, LegalBasis, Project fieldView
+	Title, Purpose, DataDescription, Classification, OwnerAgency, LegalBasis, ProjectCode, Project fieldView
 }
 
 // byName maps the field names of the service's errors to the form's fields.
@@ -36,20 +36,21 @@ func (f *requestFields) byName() map[string]*fieldView {
 	return map[string]*fieldView{
 		"title": &f.Title, "purpose": &f.Purpose, "data_description": &f.DataDescription,
 		"classification": &f.Classification, "owner_agency": &f.OwnerAgency,
-		"legal_basis": &f.LegalBasis, "project": &f.Project,
+		"legal_basis": &f.LegalBasis, "project": &f.Project, "project_code": &f.ProjectCode,
 	}
 }
 
 // requestValues are the form's values as entered.
 type requestValues struct {
 	Title, Purpose, DataDescription, Classification, OwnerAgency, LegalBasis, Project string
+	ProjectCode                                                                       string // the project joined; empty for none
 }
 
 func formValues(c echo.Context) requestValues {
 	return requestValues{
 		Title: c.FormValue("title"), Purpose: c.FormValue("purpose"), DataDescription: c.FormValue("data_description"),
 		Classification: c.FormValue("classification"), OwnerAgency: c.FormValue("owner_agency"),
-		LegalBasis: c.FormValue("legal_basis"), Project: c.FormValue("project"),
+		LegalBasis: c.FormValue("legal_basis"), Project: c.FormValue("project"), ProjectCode: c.FormValue("project_code"),
 	}
 }
 
@@ -61,14 +62,20 @@ func valuesOf(r *models.Request) requestValues {
 		return *p
 	}
 	return requestValues{Title: r.Title, Purpose: r.Purpose, DataDescription: r.DataDescription,
-		Classification: r.Classification, OwnerAgency: r.OwnerAgency, LegalBasis: deref(r.LegalBasis), Project: deref(r.Project)}
+		Classification: r.Classification, OwnerAgency: r.OwnerAgency, LegalBasis: deref(r.LegalBasis), Project: deref(r.Project),
+		ProjectCode: deref(r.ProjectCode)}
 }
 
 // requestForm fills the form with vals; the owner agencies offered are the
-// others than the viewer's.
+// others than the viewer's, the projects those the viewer's agency may
+// join (projects.Service.Joinable).
 func (a *app) requestForm(c echo.Context, vals requestValues) (*requestFormView, error) {
 	v := viewer(c)
 	agencies, err := a.agencyOptions(c, v.Agency)
+	if err != nil {
+		return nil, err
+	}
+	joinable, err := a.Projects.Joinable(c.Request().Context(), v.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +102,10 @@ func (a *app) requestForm(c echo.Context, vals requestValues) (*requestFormView,
 		OwnerAgency: fieldView{ID: "owner-agency", Name: "owner_agency", Label: "Owner agency", Required: true,
 			Hint: "The agency that holds the data", Value: vals.OwnerAgency, Options: selected(owners, vals.OwnerAgency)},
 		LegalBasis: text("legal-basis", "legal_basis", "Legal basis", "The law or agreement that allows the sharing", vals.LegalBasis, false, true, 1000),
-		Project:    text("project", "project", "Project", "The cross-agency project the data is for", vals.Project, false, false, 200),
+		ProjectCode: fieldView{ID: "project-code", Name: "project_code", Label: "Cross-agency project",
+			Hint:  "The active projects your agency leads or is a partner of; the project's clock counts this request",
+			Value: vals.ProjectCode, Options: projectOptions(joinable, vals.ProjectCode)},
+		Project: text("project", "project", "Project", "The cross-agency project the data is for, in your own words", vals.Project, false, false, 200),
 	}
 	return &requestFormView{Page: Page{Nav: "requests"}, Fields: f, DueBy: a.SLA.DueIfSubmitted(a.Now()), Target: a.SLA.Settings().Target}, nil
 }
@@ -152,6 +162,7 @@ func (a *app) handleRequestCreate(c echo.Context) error {
 		Title: vals.Title, Purpose: vals.Purpose, DataDescription: vals.DataDescription,
 		Classification: vals.Classification, OwnerAgency: vals.OwnerAgency,
 		LegalBasis: optionalValue(vals.LegalBasis), Project: optionalValue(vals.Project),
+		ProjectCode: optionalValue(vals.ProjectCode),
 	})
 	if err == nil {
 		a.flash(c, "Draft saved")
@@ -233,11 +244,17 @@ func (a *app) handleRequestUpdate(c echo.Context) error {
 		return errNoVersion
 	}
 	vals := formValues(c)
-	_, err = a.Workflow.Update(c.Request().Context(), viewer(c).Actor, r.ID, workflow.Patch{
+	patch := workflow.Patch{
 		Title: &vals.Title, Purpose: &vals.Purpose, DataDescription: &vals.DataDescription,
 		Classification: &vals.Classification, OwnerAgency: &vals.OwnerAgency,
 		LegalBasis: &vals.LegalBasis, Project: &vals.Project,
-	}, version)
+	}
+	// The project is sent only when the picker changed it: a draft keeps
+	// the project it joined even once that project stops taking requests.
+	if vals.ProjectCode != valuesOf(r).ProjectCode {
+		patch.ProjectCode = &vals.ProjectCode
+	}
+	_, err = a.Workflow.Update(c.Request().Context(), viewer(c).Actor, r.ID, patch, version)
 	switch {
 	case err == nil:
 		a.flash(c, "Draft saved")

@@ -67,6 +67,7 @@ func (a *app) registerRoutes(e *echo.Echo) {
 
 	r.page(http.MethodGet, "/", a.handleHome)
 	a.registerRequestPages(r)
+	a.registerProjectPages(r)
 	a.registerReportPages(r)
 	a.registerStatementPages(r)
 	a.registerPersonalPages(r)

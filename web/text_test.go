@@ -30,6 +30,7 @@ func TestPagesRefuseTextThatIsNotUTF8OrHoldsNUL(t *testing.T) {
 			f.Set(field, v)
 			return f
 		}
+		s.mustProject(t, "req@msf.gov.sg", "ELDERCARE")
 		draftPath := fmt.Sprintf("/requests/%d", draft.ID)
 		cases := []struct {
 			name, method, path string // "^" in path marks the bad text
@@ -49,6 +50,15 @@ func TestPagesRefuseTextThatIsNotUTF8OrHoldsNUL(t *testing.T) {
 			{"transition comment", "POST", draftPath + "/transitions", func(b string) url.Values {
 				return url.Values{"action": {"withdraw"}, "version": {"1"}, "comment": {"no longer" + b}}
 			}, true, 422, "comment"},
+			{"new request project", "POST", "/requests/new", func(b string) url.Values { return requestForm("project_code", "ELDERCARE"+b) }, true, 422, "project_code"},
+			{"new project code", "POST", "/projects/new", func(b string) url.Values { return url.Values{"code": {"P-1" + b}, "name": {"n"}} }, true, 422, "code"},
+			{"new project partner", "POST", "/projects/new", func(b string) url.Values {
+				return url.Values{"code": {"P-1"}, "name": {"n"}, "partners": {"MOH" + b}}
+			}, true, 422, "partners"},
+			{"project name", "POST", "/projects/ELDERCARE/edit", func(b string) url.Values { return url.Values{"name": {"n" + b}} }, true, 422, "name"},
+			{"project partner to add", "POST", "/projects/ELDERCARE/partners", func(b string) url.Values { return url.Values{"add_partners": {"MOH" + b}} }, true, 422, "add_partners"},
+			{"project partner to remove", "POST", "/projects/ELDERCARE/partners", func(b string) url.Values { return url.Values{"remove": {"MOH" + b}} }, true, 422, "remove"},
+			{"project path", "GET", "/projects/ELDER^", nil, true, 400, ""},
 			{"search box", "GET", "/requests?q=house^", nil, true, 422, "q"},
 			{"owner filter", "GET", "/requests?owner=MO^H", nil, true, 422, "owner"},
 			{"inbox filter", "GET", "/inbox?requesting=MS^F", nil, true, 422, "requesting"},
@@ -100,7 +110,7 @@ func mustPageFingerprint(tb testing.TB, db *models.DB) string {
 	tb.Helper()
 	var sb strings.Builder
 	for _, table := range []string{"agencies", "users", "api_tokens", "requests", "approvals", "transitions", "events",
-		"outbox", "notifications", "preferences", "webhooks", "holidays"} {
+		"outbox", "notifications", "preferences", "webhooks", "holidays", "projects", "project_partners"} {
 		var rows []map[string]any
 		if err := db.Conn(context.Background()).Table(table).Order("1").Find(&rows).Error; err != nil {
 			tb.Fatalf("read %s: %v", table, err)

@@ -12,6 +12,7 @@ import (
 	"datashare/accounts"
 	"datashare/holidays"
 	"datashare/notifications"
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/sso"
 	"datashare/statements"
@@ -54,6 +55,7 @@ type Deps struct {
 	Now           func() time.Time
 	Accounts      *accounts.Service
 	Workflow      *workflow.Service
+	Projects      *projects.Service
 	SLA           *sla.Keeper
 	Reporter      *sla.Reporter
 	Statements    *statements.Service

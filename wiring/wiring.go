@@ -168,7 +168,7 @@ func (a *App) API() api.Deps {
 // as the API.
 func (a *App) Web(s web.Settings) web.Deps {
 	return web.Deps{
-		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, SLA: a.Keeper, Reporter: a.Reporter, Statements: a.Statements,
+		Log: a.log, Now: a.now, Accounts: a.Accounts, Workflow: a.Workflow, Projects: a.Projects, SLA: a.Keeper, Reporter: a.Reporter, Statements: a.Statements,
 		Holidays: a.Holidays, Reprojector: a.Reprojector, Notifications: a.Notifications, Sessions: a.Sessions, Settings: s,
 	}
 }

@@ -37,6 +37,7 @@ func TestBrowser(t *testing.T) {
 		{"RequestLifecycle", testRequestLifecycle},
 		{"AccountTokensAndPassword", testAccountTokensAndPassword},
 		{"AdminPages", testAdminPages},
+		{"Projects", testProjects},
 	} {
 		t.Run(f.name, func(t *testing.T) { f.test(t, s) })
 	}

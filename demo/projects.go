@@ -135,7 +135,7 @@ func demoProjects(clock sla.Settings) []demoProject {
 					[]demoEvent{submit(0), approve(0.2 * t), fulfil(0.4 * t)}},
 				{"MSF", "HDB", "Families with school-age children in rental flats", "Offer family support beside the counselling.",
 					"Count of rental households with a child aged 7–18, by town, 2026.",
-					[]demoEvent{submit(0.3 * t)}},
+					[]demoEvent{submit(0.3 * t), approve(0.5 * t)}},
 			}},
 	}
 }

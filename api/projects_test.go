@@ -60,7 +60,29 @@ func (e *env) mustProject(tb testing.TB, who, code string) projectView {
 	mustStatus(tb, r, http.StatusOK, "")
 	var p projectView
 	r.decode(tb, &p)
+	e.mustListTheSameClock(tb, who, p)
 	return p
+}
+
+// mustListTheSameClock fails unless the list, which reads the clock stored
+// at the last transition, shows the clock the project's own answer
+// computes from its requests' histories.
+func (e *env) mustListTheSameClock(tb testing.TB, who string, p projectView) {
+	tb.Helper()
+	r := e.do(tb, request{method: "GET", path: "/api/v1/projects", token: who})
+	mustStatus(tb, r, http.StatusOK, "")
+	var l struct{ Items []projectView }
+	r.decode(tb, &l)
+	i := slices.IndexFunc(l.Items, func(q projectView) bool { return q.Code == p.Code })
+	if i < 0 {
+		tb.Fatalf("list of %s: %s missing", who, p.Code)
+	}
+	got, want := l.Items[i].Clock, p.Clock
+	same := func(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+	if got.Status != want.Status || got.Elapsed != want.Elapsed || !same(got.DueAt, want.DueAt) ||
+		!same(got.StartedAt, want.StartedAt) || !same(got.StoppedAt, want.StoppedAt) || !slices.Equal(got.WaitingOn, want.WaitingOn) {
+		tb.Fatalf("clock of %s: the list shows %+v, the project %+v", p.Code, got, want)
+	}
 }
 
 func (e *env) mustProjectCodes(tb testing.TB, who string) []string {

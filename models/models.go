@@ -104,6 +104,25 @@ type Project struct {
 	State       string // active or closed
 	CreatedAt   time.Time
 	CreatedBy   int64
+	Clock       ProjectClock `gorm:"embedded"`
+}
+
+// ProjectClock is the persisted clock of a project (migration 0018);
+// package projects recounts it from its requests' histories and reads it.
+type ProjectClock struct {
+	Status            string     `gorm:"column:sla_status"` // the outcome once closed, else not_started or open
+	StartedAt         *time.Time `gorm:"column:sla_started_at"`
+	ClosedAt          *time.Time `gorm:"column:sla_closed_at"`     // when every submitted request had closed
+	StoppedAt         *time.Time `gorm:"column:sla_stopped_at"`    // the same, once one of them was fulfilled
+	RunningSince      *time.Time `gorm:"column:sla_running_since"` // nil while paused or closed
+	Elapsed           float64    `gorm:"column:sla_elapsed"`       // working days counted before RunningSince
+	DueAt             *time.Time `gorm:"column:sla_due_at"`
+	WarnAt            *time.Time `gorm:"column:sla_warn_at"`
+	LastOwner         *string    `gorm:"column:sla_last_owner"` // the owner agency whose request closed last
+	WaitingOn         string     `gorm:"column:sla_waiting_on"` // comma-separated owner agencies of open requests
+	AtRiskFlaggedAt   *time.Time `gorm:"column:sla_at_risk_flagged_at"`
+	BreachedFlaggedAt *time.Time `gorm:"column:sla_breached_flagged_at"`
+	CountedAt         *time.Time `gorm:"column:sla_counted_at"`
 }
 
 // ProjectPartner is an agency the lead agency added to a project: its

@@ -41,8 +41,22 @@ type Clock struct {
 	// working days that remain. Nil before the first submission.
 	DueAt     *time.Time
 	StartedAt *time.Time // the first submission of any request
-	StoppedAt *time.Time // the last close, once every submitted request is closed
+	StoppedAt *time.Time // the last close, once every submitted request is closed and one was fulfilled
 	WaitingOn []string   // owner agencies of the requests still open, sorted
+
+	// ClosedAt is the last close once every submitted request is closed,
+	// whether or not one was fulfilled; LastOwner is the owner agency of
+	// the request that closed last then (the one the project waited on at
+	// the end).
+	ClosedAt  *time.Time
+	LastOwner string
+	// Running tells whether a request runs at now (submitted or approved):
+	// the counted time grows. WarnAt is when the counted time reaches the
+	// warning: fixed once reached, projected while running, nil otherwise.
+	Running bool
+	WarnAt  *time.Time
+	// dueReached tells whether DueAt was reached rather than projected.
+	dueReached bool
 }
 
 // span is a half-open interval [from, to); to is nil while it lasts.
@@ -164,11 +178,12 @@ func Compute(hs []History, cal *calendar.Calendar, s sla.Settings, now time.Time
 	for _, r := range rs {
 		if r.open {
 			waiting[r.owner] = true
+			c.Running = c.Running || isRunning(r.final)
 			continue
 		}
 		fulfilled = fulfilled || r.final == workflow.Fulfilled
 		if r.closedAt.After(lastClose) {
-			lastClose = r.closedAt
+			lastClose, c.LastOwner = r.closedAt, r.owner
 		}
 	}
 	for a := range waiting {
@@ -176,25 +191,30 @@ func Compute(hs []History, cal *calendar.Calendar, s sla.Settings, now time.Time
 	}
 	slices.Sort(c.WaitingOn)
 	allClosed := len(waiting) == 0
-	if allClosed && fulfilled {
-		c.StoppedAt = &lastClose
+	if allClosed {
+		c.ClosedAt = &lastClose
+		if fulfilled {
+			c.StoppedAt = &lastClose
+		}
+	} else {
+		c.LastOwner = ""
 	}
 
 	// Walk the counted spans until the target is reached.
-	var reached *time.Time
+	var reached, warned *time.Time
 	for _, sp := range union(rs, now) {
 		d := cal.WorkingDays(sp.from, *sp.to)
-		if reached == nil && c.Elapsed+d >= s.Target {
-			t := cal.Due(sp.from, s.Target-c.Elapsed)
-			if t.After(*sp.to) { // rounding at the span's end
-				t = *sp.to
-			}
-			reached = &t
-		}
+		reached = reachedIn(reached, cal, sp, c.Elapsed, d, s.Target)
+		warned = reachedIn(warned, cal, sp, c.Elapsed, d, s.Warn)
 		c.Elapsed += d
 	}
+	c.WarnAt = warned
+	if warned == nil && c.Running {
+		w := cal.Due(now, s.Warn-c.Elapsed)
+		c.WarnAt = &w
+	}
 	if reached != nil {
-		c.DueAt = reached
+		c.DueAt, c.dueReached = reached, true
 	} else {
 		from := now
 		if allClosed {
@@ -203,6 +223,8 @@ func Compute(hs []History, cal *calendar.Calendar, s sla.Settings, now time.Time
 		due := cal.Due(from, s.Target-c.Elapsed)
 		c.DueAt = &due
 	}
+	// Instants are kept to the microsecond, as the databases store them.
+	c.DueAt, c.WarnAt = micro(c.DueAt), micro(c.WarnAt)
 	late := reached != nil && (!allClosed || reached.Before(lastClose))
 
 	switch {
@@ -222,6 +244,27 @@ func Compute(hs []History, cal *calendar.Calendar, s sla.Settings, now time.Time
 		c.Status = sla.Missed
 	}
 	return c
+}
+
+func micro(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	m := t.Truncate(time.Microsecond)
+	return &m
+}
+
+// reachedIn returns when the counted time, elapsed before span sp, which
+// counts d working days, reaches limit within sp; or reached, if set.
+func reachedIn(reached *time.Time, cal *calendar.Calendar, sp span, elapsed, d, limit float64) *time.Time {
+	if reached != nil || elapsed+d < limit {
+		return reached
+	}
+	t := cal.Due(sp.from, limit-elapsed)
+	if t.After(*sp.to) { // rounding at the span's end
+		t = *sp.to
+	}
+	return &t
 }
 
 // refusedAfter reports whether a request was rejected or withdrawn after

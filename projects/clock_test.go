@@ -48,19 +48,22 @@ func req(tb testing.TB, owner string, steps ...string) projects.History {
 	return h
 }
 
-func TestComputeFollowsTheProjectRule(t *testing.T) {
-	cal := mustCalendar(t)
-	tests := []struct {
-		name        string
-		reqs        []projects.History
-		now         string
-		wantStatus  string
-		wantElapsed float64
-		wantDue     string // "" for none
-		wantStart   string
-		wantStop    string
-		wantWaiting []string
-	}{
+// ruleCase is a project's requests and its clock at now.
+type ruleCase struct {
+	name        string
+	reqs        []projects.History
+	now         string
+	wantStatus  string
+	wantElapsed float64
+	wantDue     string // "" for none
+	wantStart   string
+	wantStop    string
+	wantWaiting []string
+}
+
+// ruleCases are the cases of the project rule.
+func ruleCases(t testing.TB) []ruleCase {
+	return []ruleCase{
 		{name: "no request: not started", now: "2025-01-06 10:00", wantStatus: sla.NotStarted},
 		{name: "only a draft: not started", reqs: []projects.History{req(t, "MOH")},
 			now: "2025-01-06 10:00", wantStatus: sla.NotStarted},
@@ -224,7 +227,11 @@ func TestComputeFollowsTheProjectRule(t *testing.T) {
 			now:  "2026-02-02 10:00", wantStatus: sla.Met, wantElapsed: 6,
 			wantDue: "2026-01-15 10:00", wantStart: "2026-01-05 10:00", wantStop: "2026-01-14 10:00"},
 	}
-	for _, tt := range tests {
+}
+
+func TestComputeFollowsTheProjectRule(t *testing.T) {
+	cal := mustCalendar(t)
+	for _, tt := range ruleCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := projects.Compute(tt.reqs, cal, sla.DefaultSettings(), at(t, tt.now))
 			if got.Status != tt.wantStatus {
@@ -286,5 +293,48 @@ func TestComputeOfOneRequestAgreesWithItsClock(t *testing.T) {
 		if math.Abs(got.Elapsed-want) > 1e-9 {
 			t.Errorf("at %s: elapsed got %v, want %v", now, got.Elapsed, want)
 		}
+	}
+}
+
+// A list reads a project's clock from the row recounted at each step of its
+// requests; at any instant it must be the clock Compute gives from the
+// histories.
+func TestStoredClockAgreesWithCompute(t *testing.T) {
+	cal := mustCalendar(t)
+	set := sla.DefaultSettings()
+	cases := ruleCases(t)
+	cases = append(cases, ruleCase{name: "the README's example", reqs: readmeExample(t, "2026-01-19 10:00 fulfilled"), now: "2026-01-20 10:00"})
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			nows := []time.Time{at(t, tt.now)}
+			for _, h := range tt.reqs {
+				for _, s := range h.Steps {
+					nows = append(nows, s.At, s.At.Add(time.Hour), s.At.Add(50*time.Hour), s.At.Add(9*24*time.Hour))
+				}
+			}
+			for _, now := range nows {
+				want := projects.Compute(tt.reqs, cal, set, now)
+				got := projects.StoredClockAt(tt.reqs, cal, set, now)
+				where := now.In(apptest.SGT).Format("2006-01-02 15:04")
+				if got.Status != want.Status {
+					t.Errorf("at %s: status got %s, want %s", where, got.Status, want.Status)
+				}
+				if math.Abs(got.Elapsed-want.Elapsed) > 1e-6 {
+					t.Errorf("at %s: elapsed got %v, want %v", where, got.Elapsed, want.Elapsed)
+				}
+				for _, in := range []struct {
+					name      string
+					got, want *time.Time
+				}{{"due_at", got.DueAt, want.DueAt}, {"warn_at", got.WarnAt, want.WarnAt},
+					{"started_at", got.StartedAt, want.StartedAt}, {"stopped_at", got.StoppedAt, want.StoppedAt}} {
+					if (in.got == nil) != (in.want == nil) || in.got != nil && in.got.Sub(*in.want).Abs() > time.Second {
+						t.Errorf("at %s: %s got %v, want %v", where, in.name, in.got, in.want)
+					}
+				}
+				if !slices.Equal(got.WaitingOn, want.WaitingOn) && len(got.WaitingOn)+len(want.WaitingOn) > 0 {
+					t.Errorf("at %s: waiting_on got %v, want %v", where, got.WaitingOn, want.WaitingOn)
+				}
+			}
+		})
 	}
 }

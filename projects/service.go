@@ -92,7 +92,7 @@ func (s *Service) Create(ctx context.Context, actor workflow.Actor, in NewProjec
 	p := models.Project{
 		Code: strings.TrimSpace(in.Code), Name: strings.TrimSpace(in.Name),
 		LeadAgency: strings.TrimSpace(in.LeadAgency), Description: strings.TrimSpace(in.Description),
-		State: Active, CreatedAt: s.now(), CreatedBy: actor.ID,
+		State: Active, CreatedAt: s.now(), CreatedBy: actor.ID, Clock: models.ProjectClock{Status: sla.NotStarted},
 	}
 	if p.LeadAgency == "" {
 		p.LeadAgency = actor.Agency
@@ -127,7 +127,8 @@ func (s *Service) Create(ctx context.Context, actor workflow.Actor, in NewProjec
 	if err != nil {
 		return nil, fmt.Errorf("create project: %w", err)
 	}
-	return &Project{Project: p, Partners: partners, Requests: []models.Request{}, Clock: Clock{Status: sla.NotStarted}}, nil
+	clock := clockOf(p.Clock, s.keeper.Calendar(), s.keeper.Settings(), p.CreatedAt)
+	return &Project{Project: p, Partners: partners, Requests: []models.Request{}, Clock: clock}, nil
 }
 
 // cleanPartners trims, sorts and deduplicates agency codes, refusing the
@@ -227,7 +228,8 @@ func (s *Service) Get(ctx context.Context, actor workflow.Actor, code string) (*
 	return p, nil
 }
 
-// List returns the projects actor may see, by code, each with its clock.
+// List returns the projects actor may see, by code, each with its clock
+// as stored (see Recount) and without its requests.
 func (s *Service) List(ctx context.Context, actor workflow.Actor) ([]*Project, error) {
 	tx := s.db.Conn(ctx)
 	q := tx.Model(&models.Project{}).Order("code")
@@ -258,7 +260,11 @@ func (s *Service) List(ctx context.Context, actor workflow.Actor) ([]*Project, e
 		i, _ := slices.BinarySearch(codes, pp.ProjectCode)
 		out[i].Partners = append(out[i].Partners, pp.Agency)
 	}
-	return out, s.fill(tx, actor, out)
+	now, cal, set := s.now(), s.keeper.Calendar(), s.keeper.Settings()
+	for _, p := range out {
+		p.Clock = clockOf(p.Project.Clock, cal, set, now)
+	}
+	return out, nil
 }
 
 // fill reads the requests of ps and their histories and computes each
@@ -275,27 +281,14 @@ func (s *Service) fill(tx *gorm.DB, actor workflow.Actor, ps []*Project) error {
 	if err := tx.Where("project_code IN ?", codes).Order("id").Find(&rs).Error; err != nil {
 		return fmt.Errorf("load requests of projects: %w", err)
 	}
-	ids := make([]int64, len(rs))
-	for i, r := range rs {
-		ids[i] = r.ID
-	}
-	steps := map[int64][]Step{}
-	if len(ids) > 0 {
-		var ts []models.Transition
-		if err := tx.Select("request_id", "to_state", "at").Where("request_id IN ?", ids).Order("at, id").Find(&ts).Error; err != nil {
-			return fmt.Errorf("load histories of projects: %w", err)
-		}
-		for _, t := range ts {
-			steps[t.RequestID] = append(steps[t.RequestID], Step{At: t.At, To: workflow.State(t.ToState)})
-		}
-	}
-	hs := map[string][]History{}
 	for _, r := range rs {
-		code := *r.ProjectCode
-		hs[code] = append(hs[code], History{OwnerAgency: r.OwnerAgency, Steps: steps[r.ID]})
-		if p := byCode[code]; listed(actor, p, &r) {
+		if p := byCode[*r.ProjectCode]; listed(actor, p, &r) {
 			p.Requests = append(p.Requests, r)
 		}
+	}
+	hs, err := historiesOf(tx, rs)
+	if err != nil {
+		return err
 	}
 	now, cal, set := s.now(), s.keeper.Calendar(), s.keeper.Settings()
 	for _, p := range ps {

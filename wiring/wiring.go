@@ -98,7 +98,6 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	}
 	a.Keeper = sla.NewKeeper(a.Holidays, s.SLA)
 	a.Reprojector = sla.NewReprojector(db, a.Keeper)
-	a.Holidays.OnChange(a.Reprojector.Run)
 	a.Accounts = accounts.NewService(db, s.Now).WithLog(s.Log)
 	if s.PasswordCost != 0 {
 		a.Accounts.WithPasswordCost(s.PasswordCost)
@@ -106,6 +105,17 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 	a.Workflow = workflow.NewService(db, s.Approvals, s.Now).WithTimekeeper(a.Keeper).WithStatusScope(sla.StatusScope)
 	a.Projects = projects.NewService(db, a.Keeper, s.Now)
 	a.Workflow.WithProjects(a.Projects)
+	// A change of the days off moves the due instants of open requests
+	// and open projects, in the transaction of the change.
+	a.Holidays.OnChange(func(ctx context.Context, now time.Time) error {
+		if err := a.Reprojector.Run(ctx, now); err != nil {
+			return err
+		}
+		return a.Projects.Reproject(ctx, now)
+	})
+	if _, err := a.Projects.Backfill(ctx); err != nil {
+		return nil, err
+	}
 	a.Idempotency = idempotency.NewStore(db, s.Now)
 	var notify sla.Notifier
 	guard := notifications.NewGuard(s.WebhookAllow)

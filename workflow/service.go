@@ -27,12 +27,15 @@ type Service struct {
 	projects Projects
 }
 
-// Projects says whether a request may join a project. The rule lives in
-// package projects, which imports this one; CheckJoin runs in the
-// transaction that writes the request and returns an invalid error naming
-// project_code when the request may not join.
+// Projects says whether a request may join a project and keeps the
+// project's clock. The rules live in package projects, which imports this
+// one. CheckJoin runs in the transaction that writes the request and
+// returns an invalid error naming project_code when the request may not
+// join; Recount runs in the transaction of every transition of a request
+// of a project, after its history row is written.
 type Projects interface {
 	CheckJoin(tx *gorm.DB, code, requestingAgency string) error
+	Recount(tx *gorm.DB, code string) error
 }
 
 // WithProjects makes s accept a project_code checked by p; without it a
@@ -482,6 +485,11 @@ func (s *Service) apply(ctx context.Context, actor Actor, id int64, act Action, 
 		t := models.Transition{RequestID: r.ID, Action: string(act), FromState: &from, ToState: string(o.To), ActorID: &actor.ID, At: now, Comment: comment}
 		if err := models.AppendHistory(tx, []models.Transition{t}); err != nil {
 			return err
+		}
+		if r.ProjectCode != nil && s.projects != nil {
+			if err := s.projects.Recount(tx, *r.ProjectCode); err != nil {
+				return err
+			}
 		}
 		// The answer is the row as written, without reading it back.
 		r.State, r.Version, r.UpdatedAt = string(o.To), r.Version+1, now

@@ -28,7 +28,7 @@ func mustDemo(t *testing.T, db *models.DB) *apptest.App {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	a := apptest.Wire(t, db, apptest.Options{Now: func() time.Time { return now }})
-	if err := demo.Run(ctx, a.Accounts, a.Workflow, a.Importer, a.Holidays.Current(), sla.DefaultSettings(), now, io.Discard); err != nil {
+	if err := demo.Run(ctx, a.Accounts, a.Workflow, a.Projects, a.Importer, a.Holidays.Current(), sla.DefaultSettings(), now, io.Discard); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	// Small batches put several batches, and a breach's two flags of one

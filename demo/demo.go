@@ -1,6 +1,6 @@
-// Package demo seeds a new database with agencies, users and requests in
-// every state and SLA status, so that a person can try the service at once,
-// and prints an API token for each demo user.
+// Package demo seeds a new database with agencies, users, requests in
+// every state and SLA status, and cross-agency projects, so that a person
+// can try the service at once, and prints an API token for each demo user.
 package demo
 
 import (
@@ -17,6 +17,7 @@ import (
 	"datashare/errs"
 	"datashare/imports"
 	"datashare/models"
+	"datashare/projects"
 	"datashare/sla"
 	"datashare/workflow"
 )
@@ -62,9 +63,10 @@ func (s *seeder) actor(agency, key string) workflow.Actor {
 // Run seeds when the database holds no requests and no demo users, then
 // issues a fresh token for every demo user, revoking those of earlier
 // starts, and prints them to w. On a database that holds other data it
-// seeds nothing and says so. The demo's late requests are late by clock,
-// the deployment's SLA settings.
-func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *imports.Importer, cal *calendar.Calendar, clock sla.Settings, now time.Time, w io.Writer) error {
+// seeds nothing and says so. The demo's late requests and projects are
+// late by clock, the deployment's SLA settings; its projects are created
+// through pr, whose workflow must be wf.
+func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, pr *projects.Service, im *imports.Importer, cal *calendar.Calendar, clock sla.Settings, now time.Time, w io.Writer) error {
 	s := &seeder{acc: acc, wf: wf, users: map[string]models.User{}}
 	_, err := acc.UserByEmail(ctx, email("MOH", "requester"))
 	switch {
@@ -85,6 +87,9 @@ func Run(ctx context.Context, acc *accounts.Service, wf *workflow.Service, im *i
 			return err
 		}
 		if err := s.history(ctx, im, cal, now); err != nil {
+			return err
+		}
+		if err := s.projects(ctx, pr, cal, clock, now); err != nil {
 			return err
 		}
 		if err := s.inProgress(ctx, im, cal, clock, now); err != nil {

@@ -224,7 +224,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 	}
 	if cfg.Demo {
-		if err := demo.Run(ctx, acc, wf, a.Importer, a.Holidays.Current(), cfg.SLA, clock(), stdout); err != nil {
+		if err := demo.Run(ctx, acc, wf, a.Projects, a.Importer, a.Holidays.Current(), cfg.SLA, clock(), stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		// Flag the demo's late requests now rather than at the first

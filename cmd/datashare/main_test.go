@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -691,6 +692,7 @@ func TestServeDemoShowsEverySLAStatus(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dsn string) {
 		p := mustServe(t, envOf(nil), "--demo", "--addr", "127.0.0.1:0", "--db", dsn)
 		p.mustShowEverySLAStatus()
+		p.mustShowDemoProjects()
 
 		// A breach is told to the owner's managers; MOH owns the demo's
 		// breached request. Delivery to the inbox runs in the background.
@@ -734,6 +736,7 @@ func TestServeDemoShowsEverySLAStatusWithOtherTargets(t *testing.T) {
 	p := mustServe(t, envOf(map[string]string{"DATASHARE_SLA_TARGET_DAYS": "12"}),
 		"--demo", "--addr", "127.0.0.1:0", "--sla-warn-days", "10", "--db", modelstest.DSN(t, models.SQLite))
 	p.mustShowEverySLAStatus()
+	p.mustShowDemoProjects()
 	p.mustStop()
 }
 
@@ -745,6 +748,34 @@ func (p *program) mustShowEverySLAStatus() {
 		if st := p.get("/api/v1/requests?"+query, admin, &page); st != http.StatusOK || len(page.Items) == 0 {
 			p.t.Errorf("GET /api/v1/requests?%s as admin: got %d with %d requests, want 200 with at least one", query, st, len(page.Items))
 		}
+	}
+}
+
+// mustShowDemoProjects checks the outcome of each demo project's clock,
+// which the demo times by the deployment's SLA settings.
+func (p *program) mustShowDemoProjects() {
+	p.t.Helper()
+	var page struct {
+		Items []struct {
+			Code  string `json:"code"`
+			Clock struct {
+				Status string `json:"status"`
+			} `json:"clock"`
+		} `json:"items"`
+	}
+	if st := p.get("/api/v1/projects", p.mustToken(govtechAdmin), &page); st != http.StatusOK {
+		p.t.Fatalf("GET /api/v1/projects as admin: got %d, want 200", st)
+	}
+	got := map[string]string{}
+	for _, it := range page.Items {
+		got[it.Code] = it.Clock.Status
+	}
+	want := map[string]string{
+		"DIGITAL-INCLUSION-2026": "missed", "ELDERCARE-CAPACITY-2026": "met", "FAMILY-HOUSING-2026": "partial",
+		"HEALTHIER-SG-RENTAL-2026": "met", "SCHOOL-TRANSPORT-2026": "met", "STUDENT-WELLBEING-2026": "at_risk",
+	}
+	if !maps.Equal(got, want) {
+		p.t.Errorf("GET /api/v1/projects as admin: got %v, want %v", got, want)
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 	"datashare/sla"
 )
 
-// StoredClockAt is the clock at now as a list reads it from the stored row,
-// the row recounted at every step of hs up to now, as the workflow does.
-func StoredClockAt(hs []History, cal *calendar.Calendar, set sla.Settings, now time.Time) Clock {
+// StoredAt is the row stored for a project whose requests have the
+// histories hs, recounted at every step up to now, as the workflow does.
+func StoredAt(hs []History, cal *calendar.Calendar, set sla.Settings, now time.Time) models.ProjectClock {
 	var steps []time.Time
 	for _, h := range hs {
 		for _, s := range h.Steps {
@@ -25,5 +25,26 @@ func StoredClockAt(hs []History, cal *calendar.Calendar, set sla.Settings, now t
 	for _, at := range slices.Compact(steps) {
 		pc = store(Compute(hs, cal, set, at), pc, at)
 	}
-	return clockOf(pc, cal, set, now)
+	return pc
+}
+
+// StoredClockAt is the clock at now as a list reads it from the row
+// StoredAt gives.
+func StoredClockAt(hs []History, cal *calendar.Calendar, set sla.Settings, now time.Time) Clock {
+	return clockOf(StoredAt(hs, cal, set, now), cal, set, now)
+}
+
+// StoredOnce is the row the workflow leaves after the last step of hs up to
+// now: the same as StoredAt while the calendar does not change, at the
+// cost of one count.
+func StoredOnce(hs []History, cal *calendar.Calendar, set sla.Settings, now time.Time) models.ProjectClock {
+	var last time.Time
+	for _, h := range hs {
+		for _, s := range h.Steps {
+			if !s.At.After(now) && s.At.After(last) {
+				last = s.At
+			}
+		}
+	}
+	return store(Compute(hs, cal, set, last), models.ProjectClock{Status: sla.NotStarted}, last)
 }

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"datashare/accounts"
+	"datashare/api"
 	"datashare/models"
 	"datashare/models/modelstest"
 	"datashare/notifications"
@@ -169,6 +172,7 @@ func TestAProjectFlagReachesTheManagersOfItsLeadAgency(t *testing.T) {
 		if c.Header.Get("X-Datashare-Signature") != signature(hookSecret, c.Body) || c.Header.Get("X-Datashare-Event") != notifications.ProjectBreached {
 			t.Errorf("webhook call not signed or not named: %v", c.Header)
 		}
+		mustMatchSchema(t, "ProjectWebhookBody", c.Body)
 		var body notifications.ProjectWebhook
 		if err := json.Unmarshal(c.Body, &body); err != nil {
 			t.Fatal(err)
@@ -182,4 +186,25 @@ func TestAProjectFlagReachesTheManagersOfItsLeadAgency(t *testing.T) {
 			t.Errorf("calls to a webhook of another event: got %d, want 0", n)
 		}
 	})
+}
+
+// mustMatchSchema fails unless body is valid JSON of the schema name of
+// the served OpenAPI document.
+func mustMatchSchema(tb testing.TB, name string, body []byte) {
+	tb.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPISpec())
+	if err != nil {
+		tb.Fatalf("load openapi: %v", err)
+	}
+	ref, ok := doc.Components.Schemas[name]
+	if !ok {
+		tb.Fatalf("openapi: no schema %s", name)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		tb.Fatal(err)
+	}
+	if err := ref.Value.VisitJSON(v); err != nil {
+		tb.Errorf("body does not match %s: %v\n%s", name, err, body)
+	}
 }

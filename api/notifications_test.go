@@ -60,6 +60,7 @@ type preferencesView struct {
 var allEvents = []string{
 	"request.submitted", "request.approved", "request.clarification_requested", "request.responded",
 	"request.rejected", "request.fulfilled", "request.withdrawn", "sla.at_risk", "sla.breached", "digest.daily", "statement.published",
+	"project.at_risk", "project.breached",
 }
 
 // mustInbox reads who's notifications, once the dispatcher has fanned out

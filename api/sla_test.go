@@ -300,7 +300,7 @@ func TestSLACheckJobAndImportAreForAdmins(t *testing.T) {
 		t.Fatalf("manager runs check: got %d, want 403", r.Status)
 	}
 	r := e.do(t, request{method: "POST", path: "/api/v1/admin/jobs/sla-check", token: "admin"})
-	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"checked":1,"at_risk":0,"breached":0}` {
+	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"checked":1,"at_risk":0,"breached":0,"projects_at_risk":0,"projects_breached":0}` {
 		t.Fatalf("check: got %d %s, want one checked and nothing flagged", r.Status, r.Body)
 	}
 	batch := map[string]any{"requests": []map[string]any{{

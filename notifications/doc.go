@@ -11,7 +11,10 @@
 // rows with a lease, renders each from its event, delivers it at least
 // once, retries failures with exponential backoff and jitter, and marks a
 // delivery dead after its last attempt; a claim whose dispatcher died
-// expires and is retried.
+// expires and is retried. A published statement and a project flagged by
+// the SLA check are told to few people, known at once: their messages are
+// written whole, pre-rendered, in the transaction that publishes or flags,
+// each with a delivery id of its own, and delivered the same way.
 //
 // Each receiver (the SMTP server, each webhook host and port) is served
 // apart, a few deliveries at a time, and a row is claimed only when its

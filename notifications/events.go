@@ -19,12 +19,15 @@ const (
 	SLABreached                   = "sla.breached"
 	DailyDigest                   = "digest.daily"
 	StatementPublished            = "statement.published"
+	ProjectAtRisk                 = "project.at_risk"
+	ProjectBreached               = "project.breached"
 )
 
 // Events lists every event a user or webhook can hear of.
 var Events = []string{
 	RequestSubmitted, RequestApproved, RequestClarificationRequested, RequestResponded,
 	RequestRejected, RequestFulfilled, RequestWithdrawn, SLAAtRisk, SLABreached, DailyDigest, StatementPublished,
+	ProjectAtRisk, ProjectBreached,
 }
 
 // KnownEvent reports whether e is an event name.

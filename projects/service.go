@@ -33,6 +33,7 @@ type Service struct {
 	db     *models.DB
 	keeper *sla.Keeper
 	now    func() time.Time
+	notify Notifier // of the check's flags (check.go); nil tells nobody
 }
 
 // NewService returns a Service over db whose clocks count on the calendar

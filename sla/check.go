@@ -39,12 +39,20 @@ type Flags struct {
 // history is.
 type Notifier func(ctx context.Context, tx *gorm.DB, f Flags) error
 
+// Projects flags, as of now, the projects whose own clocks turned at risk
+// or breached, once each, and says how many it flagged: the check runs it
+// after the requests, in the same run (under the same lock on PostgreSQL).
+// It lives outside package sla, which knows no project.
+type Projects func(ctx context.Context, now time.Time) (atRisk, breached int, err error)
+
 // Result counts what one check did.
 type Result struct {
-	Checked  int  `json:"checked"`  // open requests looked at
-	AtRisk   int  `json:"at_risk"`  // newly flagged at_risk
-	Breached int  `json:"breached"` // newly flagged breached
-	Skipped  bool `json:"-"`        // another replica held the lock
+	Checked          int  `json:"checked"`           // open requests looked at
+	AtRisk           int  `json:"at_risk"`           // requests newly flagged at_risk
+	Breached         int  `json:"breached"`          // requests newly flagged breached
+	ProjectsAtRisk   int  `json:"projects_at_risk"`  // projects newly flagged at_risk
+	ProjectsBreached int  `json:"projects_breached"` // projects newly flagged breached
+	Skipped          bool `json:"-"`                 // another replica held the lock
 	// LongestBatch is the longest a batch's transaction took, the most
 	// other writers waited on the check at a time.
 	LongestBatch time.Duration `json:"-"`
@@ -52,11 +60,12 @@ type Result struct {
 
 // Checker flags open requests that turned at_risk or breached.
 type Checker struct {
-	db     *models.DB
-	keeper *Keeper
-	notify Notifier
-	log    *slog.Logger
-	batch  int
+	db       *models.DB
+	keeper   *Keeper
+	notify   Notifier
+	projects Projects
+	log      *slog.Logger
+	batch    int
 
 	mu   sync.Mutex
 	last Run
@@ -90,6 +99,13 @@ func (c *Checker) WithBatch(n int) *Checker {
 	return c
 }
 
+// WithProjects makes each check flag projects with f once the requests
+// are flagged; nil leaves projects out.
+func (c *Checker) WithProjects(f Projects) *Checker {
+	c.projects = f
+	return c
+}
+
 // lockKey is the PostgreSQL advisory lock that lets one replica check. It
 // is taken with the schema's hash as a second key: advisory locks belong to
 // the whole database, and a deployment in another schema of it (or a test
@@ -100,7 +116,8 @@ const lockKey = 7261002
 // has passed and that has not been flagged for it yet: each gets one
 // history row (actor null) and one notification. It is idempotent for the
 // same now, and safe to run from several processes at once: a request is
-// claimed by an UPDATE that only one of them can win.
+// claimed by an UPDATE that only one of them can win. Then it flags the
+// projects (WithProjects), which must be as safe.
 func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	var res Result
@@ -121,8 +138,14 @@ func (c *Checker) Check(ctx context.Context, now time.Time) (Result, error) {
 		return res, err
 	}
 	res.AtRisk, res.Breached = risk+more, breached
-	if res.AtRisk+res.Breached > 0 {
-		c.log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached)
+	if c.projects != nil {
+		if res.ProjectsAtRisk, res.ProjectsBreached, err = c.projects(ctx, now); err != nil {
+			return res, fmt.Errorf("sla check: projects: %w", err)
+		}
+	}
+	if res.AtRisk+res.Breached+res.ProjectsAtRisk+res.ProjectsBreached > 0 {
+		c.log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached,
+			"projects_at_risk", res.ProjectsAtRisk, "projects_breached", res.ProjectsBreached)
 	}
 	return res, nil
 }

@@ -23,6 +23,8 @@ var eventLabels = map[string]string{
 	notifications.SLABreached:                   "Due time passed (target breached)",
 	notifications.DailyDigest:                   "Daily digest",
 	notifications.StatementPublished:            "Monthly compliance statement",
+	notifications.ProjectAtRisk:                 "Project at risk of missing the target",
+	notifications.ProjectBreached:               "Project past its due time (target breached)",
 }
 
 var channelLabels = map[string]string{notifications.Email: "Email", notifications.InApp: "In the app", notifications.Webhook: "Webhook"}

@@ -133,8 +133,10 @@ func Wire(ctx context.Context, db *models.DB, s Settings) (*App, error) {
 		a.Outbox.OnCommit(a.Dispatcher.Kick)
 		a.Workflow.WithNotifier(a.Outbox)
 		notify = a.Outbox.SLA
+		a.Projects.WithNotifier(a.Outbox.Project)
 	}
-	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log)
+	// The check flags the projects after the requests, in the same run.
+	a.Checker = sla.NewChecker(db, a.Keeper, notify, s.Log).WithProjects(a.Projects.Flag)
 	a.Reporter = sla.NewReporter(db, a.Keeper)
 	a.Statements = statements.NewService(db, a.Reporter, a.Keeper)
 	if a.Outbox != nil {

@@ -597,11 +597,11 @@ func TestSLACheckAndReportCommandsOnDemoData(t *testing.T) {
 		}
 		return stdout.String()
 	}
-	checkRE := regexp.MustCompile(`^checked \d+ open requests: \d+ newly at risk, \d+ newly breached\n$`)
+	checkRE := regexp.MustCompile(`^checked \d+ open requests: \d+ newly at risk, \d+ newly breached; projects: \d+ newly at risk, \d+ newly breached\n$`)
 	if out := runOK("sla", "check", "--db", dsn); !checkRE.MatchString(out) {
 		t.Errorf("sla check printed %q, want \"checked N open requests: …\"", out)
 	}
-	if out := runOK("sla", "check", "--db", dsn); !strings.HasSuffix(out, ": 0 newly at risk, 0 newly breached\n") {
+	if out := runOK("sla", "check", "--db", dsn); !strings.HasSuffix(out, ": 0 newly at risk, 0 newly breached; projects: 0 newly at risk, 0 newly breached\n") {
 		t.Errorf("second sla check printed %q, want nothing newly flagged", out)
 	}
 

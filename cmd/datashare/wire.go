@@ -55,7 +55,8 @@ func schedule(ctx context.Context, a *wiring.App, cfg Config, log *slog.Logger) 
 		case res.Skipped:
 			log.Debug("sla check run by another replica")
 		default:
-			log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached)
+			log.Info("sla check", "checked", res.Checked, "at_risk", res.AtRisk, "breached", res.Breached,
+				"projects_at_risk", res.ProjectsAtRisk, "projects_breached", res.ProjectsBreached)
 		}
 	})
 	if err != nil {
@@ -163,7 +164,8 @@ func slaCheck(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "another replica is running the SLA check; nothing done")
 		return nil
 	}
-	fmt.Fprintf(stdout, "checked %d open requests: %d newly at risk, %d newly breached\n", res.Checked, res.AtRisk, res.Breached)
+	fmt.Fprintf(stdout, "checked %d open requests: %d newly at risk, %d newly breached; projects: %d newly at risk, %d newly breached\n",
+		res.Checked, res.AtRisk, res.Breached, res.ProjectsAtRisk, res.ProjectsBreached)
 	return nil
 }
 

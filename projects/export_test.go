@@ -23,7 +23,11 @@ func StoredAt(hs []History, cal *calendar.Calendar, set sla.Settings, now time.T
 	slices.SortFunc(steps, func(a, b time.Time) int { return a.Compare(b) })
 	pc := models.ProjectClock{Status: sla.NotStarted}
 	for _, at := range slices.Compact(steps) {
-		pc = store(Compute(hs, cal, set, at), pc, at)
+		var keep time.Time
+		if pc.CountedAt != nil {
+			keep = *pc.CountedAt
+		}
+		pc = store(Compute(hs, cal, set, at), pc, at, keep)
 	}
 	return pc
 }
@@ -46,5 +50,8 @@ func StoredOnce(hs []History, cal *calendar.Calendar, set sla.Settings, now time
 			}
 		}
 	}
-	return store(Compute(hs, cal, set, last), models.ProjectClock{Status: sla.NotStarted}, last)
+	return store(Compute(hs, cal, set, last), models.ProjectClock{Status: sla.NotStarted}, last, time.Time{})
 }
+
+// StoredStatus is storedStatus, for the report's oracle.
+var StoredStatus = storedStatus

@@ -12,7 +12,6 @@ import (
 
 	"datashare/calendar"
 	"datashare/errs"
-	"datashare/models"
 	"datashare/sla"
 )
 
@@ -80,138 +79,177 @@ type Report struct {
 	GeneratedAt       time.Time       `json:"generated_at"`
 }
 
-// reportRow is what the report reads of a project.
-type reportRow struct {
-	Code       string
-	LeadAgency string
-	models.ProjectClock
-}
+// The project rule's outcomes over the stored clock, as a request's
+// compliance is counted (DESIGN.md); each takes the window's from and to:
+//
+//   - met: closed as met, counted at the close;
+//   - late (missed, or partial once it closed so): the due instant passed
+//     (it takes now too) with the project not closed by then, counted at
+//     the due instant whatever happened later; excluded projects never
+//     count;
+//   - finished, the median and p90, and waiting_on: projects closed in
+//     the window as met, missed or partial, by their counted working days
+//     and the owner agency whose request closed last.
+const (
+	metIn      = "sla_status = 'met' AND sla_closed_at >= ? AND sla_closed_at < ?"
+	lateIn     = "sla_due_at >= ? AND sla_due_at < ? AND sla_due_at <= ? AND (sla_closed_at IS NULL OR sla_closed_at > sla_due_at)"
+	finishedIn = "sla_status IN ('met', 'missed', 'partial') AND sla_closed_at >= ? AND sla_closed_at < ?"
+	// countedAt is the instant a counted project counts at.
+	countedAt = "CASE WHEN sla_status = 'met' THEN sla_closed_at ELSE sla_due_at END"
+)
 
 // Report returns the project report of q at now. The caller has
-// authorised the agency scope (sla.Authorize). It reads one row per
-// project of the scope that closed or fell due in the window, or is open.
+// authorised the agency scope (sla.Authorize). Four statements over the
+// projects of the scope; no history is read.
 func (s *Service) Report(ctx context.Context, q ReportQuery, now time.Time) (*Report, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	now = now.UTC() // SQLite compares instants as text, all in UTC
 	loc := s.keeper.Calendar().Location()
 	from, to := q.From.Start(loc), q.To.Start(loc)
-	tx := s.db.Conn(ctx)
-	var rows []reportRow
-	sel := tx.Model(&models.Project{}).
-		Select("code, lead_agency, sla_status, sla_closed_at, sla_due_at, sla_warn_at, sla_elapsed, sla_last_owner").
-		Where("(sla_closed_at >= ? AND sla_closed_at < ?) OR (sla_due_at >= ? AND sla_due_at < ?) OR sla_status = ?", from, to, from, to, Open)
-	if q.Agency != "" {
-		sel = sel.Scopes(ofAgency(tx, q.Agency))
-	}
-	if err := sel.Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("project report: %w", err)
-	}
-	rep := count(rows, q, from, to, now, loc)
-	rep.TargetWorkingDays = s.keeper.Settings().Target
-	return rep, nil
-}
-
-// ofAgency narrows a query on projects to those agency leads or is a
-// partner of.
-func ofAgency(tx *gorm.DB, agency string) func(*gorm.DB) *gorm.DB {
-	return func(q *gorm.DB) *gorm.DB {
-		return q.Where("(lead_agency = ? OR code IN (?))", agency,
-			tx.Model(&models.ProjectPartner{}).Select("project_code").Where("agency = ?", agency))
-	}
-}
-
-// count is the project KPI's rule over the stored clocks, as a request's
-// compliance is counted (DESIGN.md):
-//
-//   - met: closed as met, counted at the close;
-//   - missed or partial: the due instant passed with the project not closed
-//     by then, counted at the due instant whatever happened later, as
-//     partial once it closed so;
-//   - excluded projects are not counted;
-//   - finished, the median and p90: projects closed in the window as met,
-//     missed or partial, by their counted working days;
-//   - waiting_on: of those, the owner agency whose request closed last;
-//   - open: the projects open at now, at risk and breached among them.
-func count(rows []reportRow, q ReportQuery, from, to, now time.Time, loc *time.Location) *Report {
-	rep := &Report{From: q.From.String(), To: q.To.String(), GeneratedAt: now.UTC(), WaitingOn: []Waited{}, Groups: []Group{}}
+	rep := &Report{From: q.From.String(), To: q.To.String(), TargetWorkingDays: s.keeper.Settings().Target,
+		GeneratedAt: now.UTC(), WaitingOn: []Waited{}, Groups: []Group{}}
+	scope, scopeArgs := "", []any{}
 	if q.Agency != "" {
 		rep.Agency = &q.Agency
+		scope = " AND (lead_agency = ? OR code IN (SELECT project_code FROM project_partners WHERE agency = ?))"
+		scopeArgs = []any{q.Agency, q.Agency}
 	}
 	if q.GroupBy != "" {
 		rep.GroupBy = &q.GroupBy
 	}
-	in := func(t *time.Time) bool { return t != nil && !t.Before(from) && t.Before(to) }
-	groups := map[string]*Group{}
-	group := func(r reportRow, at time.Time) *Group {
-		key := ""
-		switch q.GroupBy {
-		case ByLeadAgency:
-			key = r.LeadAgency
-		case ByMonth:
-			key = at.In(loc).Format("2006-01")
-		default:
-			return &Group{}
-		}
-		if groups[key] == nil {
-			groups[key] = &Group{Key: key}
-		}
-		return groups[key]
+	tx := s.db.Conn(ctx)
+	rs := &reportStatements{tx: tx, scope: scope, scopeArgs: scopeArgs}
+
+	key, keyArgs := "''", []any{}
+	switch q.GroupBy {
+	case ByLeadAgency:
+		key = "lead_agency"
+	case ByMonth:
+		key, keyArgs = monthOf(countedAt, q, to, loc)
 	}
+	byKey := map[string]*Group{}
 	if q.GroupBy == ByMonth {
 		// Every month of the window has its row, as in the request report.
-		for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
-			group(reportRow{}, m)
+		for m := firstOfMonth(q.From, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+			k := m.In(loc).Format("2006-01")
+			byKey[k] = &Group{Key: k}
 		}
 	}
-	var elapsed []float64
-	waited := map[string]int{}
-	for _, r := range rows {
-		if r.Status == Open {
-			rep.Open.Total++
-			switch storedStatus(r.ProjectClock, now) {
-			case sla.AtRisk:
-				rep.Open.AtRisk++
-			case sla.Breached:
-				rep.Open.Breached++
+	args := append(keyArgs, from, to, from, to, from, to, from, to, now)
+	err := rs.each("SELECT "+key+", "+
+		"SUM(CASE WHEN "+metIn+" THEN 1 ELSE 0 END), "+
+		"SUM(CASE WHEN sla_status = 'partial' THEN 0 ELSE 1 END) - SUM(CASE WHEN "+metIn+" THEN 1 ELSE 0 END), "+
+		"SUM(CASE WHEN sla_status = 'partial' THEN 1 ELSE 0 END) "+
+		"FROM projects WHERE (("+metIn+") OR ("+lateIn+"))"+scope+" GROUP BY 1",
+		args, func(r scanner) error {
+			var g Group
+			if err := r.Scan(&g.Key, &g.Met, &g.Missed, &g.Partial); err != nil {
+				return err
 			}
-		}
-		closedIn := in(r.ClosedAt) && r.Status != sla.Excluded
-		if closedIn {
-			elapsed = append(elapsed, r.Elapsed)
-			if r.LastOwner != nil {
-				waited[*r.LastOwner]++
+			rep.Met, rep.Missed, rep.Partial = rep.Met+g.Met, rep.Missed+g.Missed, rep.Partial+g.Partial
+			if q.GroupBy != "" {
+				byKey[g.Key] = &g
 			}
-		}
-		switch {
-		case r.Status == sla.Met && closedIn:
-			rep.Met++
-			group(r, *r.ClosedAt).Met++
-		case in(r.DueAt) && passed(r.DueAt, now) && (r.ClosedAt == nil || r.ClosedAt.After(*r.DueAt)):
-			if r.Status == Partial {
-				rep.Partial++
-				group(r, *r.DueAt).Partial++
-			} else {
-				rep.Missed++
-				group(r, *r.DueAt).Missed++
-			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	rep.ComplianceRate = rate(rep.Met, rep.Missed+rep.Partial)
-	rep.Finished = len(elapsed)
-	rep.Elapsed = sla.PercentilesOf(elapsed)
-	for a, n := range waited {
-		rep.WaitingOn = append(rep.WaitingOn, Waited{Agency: a, Projects: n})
-	}
-	slices.SortFunc(rep.WaitingOn, func(a, b Waited) int {
-		return cmp.Or(cmp.Compare(b.Projects, a.Projects), strings.Compare(a.Agency, b.Agency))
-	})
-	for _, g := range groups {
+	for _, g := range byKey {
 		g.ComplianceRate = rate(g.Met, g.Missed+g.Partial)
 		rep.Groups = append(rep.Groups, *g)
 	}
 	slices.SortFunc(rep.Groups, func(a, b Group) int { return strings.Compare(a.Key, b.Key) })
-	return rep
+	rep.ComplianceRate = rate(rep.Met, rep.Missed+rep.Partial)
+
+	var elapsed []float64
+	err = rs.each("SELECT sla_elapsed FROM projects WHERE "+finishedIn+scope, []any{from, to}, func(r scanner) error {
+		var v float64
+		err := r.Scan(&v)
+		elapsed = append(elapsed, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Finished, rep.Elapsed = len(elapsed), sla.PercentilesOf(elapsed)
+
+	err = rs.each("SELECT sla_last_owner, COUNT(*) FROM projects WHERE "+finishedIn+" AND sla_last_owner IS NOT NULL"+scope+
+		" GROUP BY sla_last_owner", []any{from, to}, func(r scanner) error {
+		var w Waited
+		err := r.Scan(&w.Agency, &w.Projects)
+		rep.WaitingOn = append(rep.WaitingOn, w)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rep.WaitingOn, func(a, b Waited) int {
+		return cmp.Or(cmp.Compare(b.Projects, a.Projects), strings.Compare(a.Agency, b.Agency))
+	})
+
+	err = rs.each("SELECT COUNT(*), "+
+		"COALESCE(SUM(CASE WHEN "+pastDue+" THEN 1 ELSE 0 END), 0), "+
+		"COALESCE(SUM(CASE WHEN "+pastWarn+" AND NOT ("+pastDue+") THEN 1 ELSE 0 END), 0) "+
+		"FROM projects WHERE sla_status = '"+Open+"'"+scope, []any{now, now, now}, func(r scanner) error {
+		return r.Scan(&rep.Open.Total, &rep.Open.Breached, &rep.Open.AtRisk)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// reportStatements runs the report's statements over one agency scope.
+type reportStatements struct {
+	tx        *gorm.DB
+	scope     string
+	scopeArgs []any
+}
+
+// each runs sql with args, then the scope's arguments, calling row for
+// every row.
+func (rs *reportStatements) each(sql string, args []any, row func(scanner) error) error {
+	rows, err := rs.tx.Raw(sql, append(args, rs.scopeArgs...)...).Rows()
+	if err != nil {
+		return fmt.Errorf("project report: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return fmt.Errorf("project report: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("project report: %w", err)
+	}
+	return nil
+}
+
+// monthOf is a SQL expression naming, as YYYY-MM in loc, the month of the
+// instant expression at, for the months of q's window (to is its end),
+// with the month boundaries as arguments: one expression on either
+// database, whatever the zone.
+func monthOf(at string, q ReportQuery, to time.Time, loc *time.Location) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("CASE")
+	for m := firstOfMonth(q.From, loc); m.Before(to); {
+		next := m.AddDate(0, 1, 0)
+		b.WriteString(" WHEN " + at + " < ? THEN '" + m.In(loc).Format("2006-01") + "'")
+		args = append(args, next.UTC())
+		m = next
+	}
+	b.WriteString(" END")
+	return b.String(), args
+}
+
+func firstOfMonth(d calendar.Date, loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, loc)
 }
 
 func rate(met, late int) *float64 {

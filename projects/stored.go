@@ -22,10 +22,10 @@ import (
 const Open = "open"
 
 // store turns the clock c, computed at now, into the row kept for it. An
-// instant already passed in before (the clock stored earlier) stays as it
-// was: its outcome is fixed, as a request's is, whatever the calendar says
-// since.
-func store(c Clock, before models.ProjectClock, now time.Time) models.ProjectClock {
+// instant of before (the row stored earlier) that had passed by keep stays
+// as it was: its outcome is fixed, as a request's is, whatever the
+// calendar says since.
+func store(c Clock, before models.ProjectClock, now, keep time.Time) models.ProjectClock {
 	pc := models.ProjectClock{
 		StartedAt: c.StartedAt, ClosedAt: c.ClosedAt, StoppedAt: c.StoppedAt, Elapsed: c.Elapsed, WarnAt: c.WarnAt,
 		WaitingOn:       strings.Join(c.WaitingOn, ","),
@@ -48,11 +48,17 @@ func store(c Clock, before models.ProjectClock, now time.Time) models.ProjectClo
 	if c.dueReached || pc.RunningSince != nil {
 		pc.DueAt = c.DueAt
 	}
-	if passed(before.DueAt, now) {
+	if passed(before.DueAt, keep) {
 		pc.DueAt = before.DueAt
 	}
-	if passed(before.WarnAt, now) {
+	if passed(before.WarnAt, keep) {
 		pc.WarnAt = before.WarnAt
+	}
+	// Stored in UTC, as every instant is: SQLite compares them as text.
+	for _, t := range []**time.Time{&pc.StartedAt, &pc.ClosedAt, &pc.StoppedAt, &pc.RunningSince, &pc.DueAt, &pc.WarnAt, &pc.CountedAt} {
+		if *t != nil {
+			*t = ptr((*t).UTC())
+		}
 	}
 	return pc
 }
@@ -106,9 +112,15 @@ func clockOf(pc models.ProjectClock, cal *calendar.Calendar, set sla.Settings, n
 // project's row first, so that two transitions of its requests at once
 // count one after the other and the later sees the earlier.
 func (s *Service) Recount(tx *gorm.DB, code string) error {
-	return s.recount(tx, code, s.now())
+	return s.recount(tx, code, time.Time{})
 }
 
+// recount counts the clock of project code. After a transition (now is
+// zero) it counts at the project's last step, which is the transition's
+// time, or later when a request's past is replayed before another's: the
+// row holds until the next step whatever the hour. An instant that had
+// passed when the row was last counted stays. After a change of the
+// calendar it counts at now, keeping the instants passed by now.
 func (s *Service) recount(tx *gorm.DB, code string, now time.Time) error {
 	var p models.Project
 	q := tx
@@ -122,8 +134,15 @@ func (s *Service) recount(tx *gorm.DB, code string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	c := Compute(hs[code], s.keeper.Calendar(), s.keeper.Settings(), now)
-	pc := store(c, p.Clock, now)
+	at, keep := now, now
+	if now.IsZero() {
+		at, keep = lastStep(hs[code], s.now()), time.Time{}
+		if p.Clock.CountedAt != nil {
+			keep = *p.Clock.CountedAt
+		}
+	}
+	c := Compute(hs[code], s.keeper.Calendar(), s.keeper.Settings(), at)
+	pc := store(c, p.Clock, at, keep)
 	err = tx.Model(&models.Project{}).Where("code = ?", code).Updates(map[string]any{
 		"sla_status": pc.Status, "sla_started_at": pc.StartedAt, "sla_closed_at": pc.ClosedAt, "sla_stopped_at": pc.StoppedAt,
 		"sla_running_since": pc.RunningSince, "sla_elapsed": pc.Elapsed, "sla_due_at": pc.DueAt, "sla_warn_at": pc.WarnAt,
@@ -133,6 +152,22 @@ func (s *Service) recount(tx *gorm.DB, code string, now time.Time) error {
 		return fmt.Errorf("store the clock of project %s: %w", code, err)
 	}
 	return nil
+}
+
+// lastStep is the time of the latest step of hs, or otherwise if none.
+func lastStep(hs []History, otherwise time.Time) time.Time {
+	var last time.Time
+	for _, h := range hs {
+		for _, st := range h.Steps {
+			if st.At.After(last) {
+				last = st.At
+			}
+		}
+	}
+	if last.IsZero() {
+		return otherwise
+	}
+	return last
 }
 
 // histories reads the histories of the requests of the projects codes,
@@ -187,7 +222,7 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	return int(n), s.recountWhere(ctx, s.now(), "sla_counted_at IS NULL")
+	return int(n), s.recountWhere(ctx, time.Time{}, "sla_counted_at IS NULL")
 }
 
 func (s *Service) recountWhere(ctx context.Context, now time.Time, where string) error {

@@ -100,7 +100,9 @@ func seedProjects(tb testing.TB, db *models.DB, keeper *sla.Keeper, n, per int) 
 	first := apptest.Time("2024-01-01T09:00:00+08:00")
 	span := apptest.Time("2025-06-25T09:00:00+08:00").Sub(first)
 	cal, set := keeper.Calendar(), keeper.Settings()
-	hour := func(lo, hi float64) time.Duration { return time.Duration((lo + rng.Float64()*(hi-lo)) * float64(time.Hour)) }
+	hour := func(lo, hi float64) time.Duration {
+		return time.Duration((lo + rng.Float64()*(hi-lo)) * float64(time.Hour))
+	}
 	const batch = 1000
 	ps := make([]models.Project, 0, batch)
 	rs := make([]models.Request, 0, batch*per)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -22,6 +23,8 @@ func (a *app) registerReportPages(r router) {
 	r.page(http.MethodGet, "/reports", a.handleReports)
 	r.page(http.MethodGet, "/reports/sla.csv", a.handleReportFile("csv"))
 	r.page(http.MethodGet, "/reports/sla.xlsx", a.handleReportFile("xlsx"))
+	r.page(http.MethodGet, "/reports/projects.csv", a.handleProjectReportFile("csv"))
+	r.page(http.MethodGet, "/reports/projects.xlsx", a.handleProjectReportFile("xlsx"))
 }
 
 // openListLimit is how many at-risk (and breached) requests the page lists.
@@ -31,6 +34,7 @@ const openListLimit = 50
 // stands for once read.
 type reportForm struct {
 	From, To, GroupBy, Agency string
+	ProjectGroupBy            string // the grouping of the project report
 	Query                     sla.Query
 	Problems                  map[string]string // by field: what is wrong with it
 }
@@ -44,7 +48,7 @@ func (a *app) readReportForm(c echo.Context) (*reportForm, error) {
 		return nil, err
 	}
 	f := &reportForm{From: c.QueryParam("from"), To: c.QueryParam("to"), GroupBy: c.QueryParam("group_by"),
-		Agency: agency, Problems: map[string]string{}}
+		ProjectGroupBy: c.QueryParam("project_group_by"), Agency: agency, Problems: map[string]string{}}
 	if f.From == "" && f.To == "" {
 		from, to := quarter(a.Now().In(a.Holidays.Location()))
 		f.From, f.To = from.String(), to.String()
@@ -52,6 +56,9 @@ func (a *app) readReportForm(c echo.Context) (*reportForm, error) {
 	f.Query = sla.Query{GroupBy: f.GroupBy, Agency: agency}
 	if !validGrouping(f.GroupBy) {
 		f.Problems["group_by"] = "Choose how to group the report from the list"
+	}
+	if !validProjectGrouping(f.ProjectGroupBy) {
+		f.Problems["project_group_by"] = "Choose how to group the project report from the list"
 	}
 	for _, p := range []struct {
 		field, name, value string
@@ -116,24 +123,36 @@ func (a *app) report(c echo.Context) (*sla.Report, error) {
 			return nil, err
 		}
 	}
-	if ps := f.problems(); len(ps) > 0 {
-		return nil, errs.Field(ps[0].ID, "%s", ps[0].Message)
+	if err := f.refused(); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
+
+// refused is the form's first problem as the error a download answers,
+// nil when there is none.
+func (f *reportForm) refused() error {
+	if ps := f.problems(); len(ps) > 0 {
+		return errs.Field(ps[0].ID, "%s", ps[0].Message)
+	}
+	return nil
+}
+
+// reportFields are the form's fields in the order of the page.
+var reportFields = []string{"from", "to", "group_by", "project_group_by"}
 
 // problems lists what is wrong with the form in the order of its fields;
 // a field the form does not have (none today) is listed last, linked to
 // the first field.
 func (f *reportForm) problems() []problem {
 	var out []problem
-	for _, id := range []string{"from", "to", "group_by"} {
+	for _, id := range reportFields {
 		if msg, ok := f.Problems[id]; ok {
 			out = append(out, problem{ID: id, Message: msg})
 		}
 	}
 	for id, msg := range f.Problems {
-		if id != "from" && id != "to" && id != "group_by" {
+		if !slices.Contains(reportFields, id) {
 			out = append(out, problem{ID: "from", Message: msg})
 		}
 	}
@@ -203,6 +222,7 @@ func dueBefore(x, y models.Request) bool {
 type reportsView struct {
 	Page
 	From, To, GroupBy, Agency fieldView
+	ProjectGroupBy            fieldView
 	AgencyChoice              bool // admins may pick an agency
 	Errors                    []problem
 	Report                    *sla.Report // nil when the form was refused
@@ -216,6 +236,7 @@ type reportsView struct {
 	// Published is the statement of the month the window covers, once
 	// one was published: the figure as reported.
 	Published *statements.Statement
+	Projects  *projectSection // nil when the form was refused
 }
 
 type stateDays struct {
@@ -238,7 +259,7 @@ func (a *app) handleReports(c echo.Context) error {
 		return err
 	}
 	if len(f.Problems) > 0 {
-		v.Report = nil
+		v.Report, v.Projects = nil, nil
 		return a.render(c, http.StatusUnprocessableEntity, "reports", v)
 	}
 	return a.render(c, http.StatusOK, "reports", v)
@@ -284,7 +305,7 @@ func (a *app) fillReport(c echo.Context, v *reportsView, f *reportForm) error {
 	}
 	v.Breached.Caption, v.Breached.Empty = "Open requests past their due time", "No open request is past its due time."
 	v.AtRisk.Caption, v.AtRisk.Empty = "Open requests at risk of missing the target", "No open request is at risk."
-	return nil
+	return a.fillProjectReport(ctx, v, f)
 }
 
 // show puts the reports of each grouping on the page and returns the one
@@ -342,6 +363,12 @@ func (a *app) fillReportForm(c echo.Context, v *reportsView, f *reportForm) erro
 	for _, o := range groupOptions {
 		o.Selected = o.Value == f.GroupBy
 		v.GroupBy.Options = append(v.GroupBy.Options, o)
+	}
+	v.ProjectGroupBy = fieldView{ID: "project_group_by", Name: "project_group_by", Label: "Group projects by",
+		Hint: "For the cross-agency project figures.", Error: f.Problems["project_group_by"]}
+	for _, o := range projectGroupOptions {
+		o.Selected = o.Value == f.ProjectGroupBy
+		v.ProjectGroupBy.Options = append(v.ProjectGroupBy.Options, o)
 	}
 	v.Errors = f.problems()
 	if v.AgencyChoice = viewer(c).Actor.Has(workflow.Admin); !v.AgencyChoice {

@@ -60,7 +60,9 @@ func figures(tb testing.TB, body string) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
 	for _, m := range statRe.FindAllStringSubmatch(body, -1) {
-		out[m[1]] = m[2]
+		if !strings.HasPrefix(m[1], "project-") {
+			out[m[1]] = m[2]
+		}
 	}
 	if len(out) != 6 {
 		tb.Fatalf("report figures: got %v, want six\n%s", out, body)

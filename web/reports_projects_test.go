@@ -38,7 +38,7 @@ func TestReportShowsTheProjectReport(t *testing.T) {
 		s.mustProject(t, "req@msf.gov.sg", "MISSED")
 		met := s.mustRequestIn(t, "req@msf.gov.sg", "MOH", "MET", "Seniors per block")
 		s.mustAct(t, clk, met, "req@msf.gov.sg", workflow.Submit, "") // 11:00
-		s.mustShare(t, clk, met, "approver1@moh.gov.sg")               // 13:00: 2 h of 9.5
+		s.mustShare(t, clk, met, "approver1@moh.gov.sg")              // 13:00: 2 h of 9.5
 		missed := s.mustRequestIn(t, "req@msf.gov.sg", "MOH", "MISSED", "Clinic visits")
 		s.mustAct(t, clk, missed, "req@msf.gov.sg", workflow.Submit, "") // 14:00, due Wed 11 Feb 14:00
 

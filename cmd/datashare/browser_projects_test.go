@@ -108,4 +108,17 @@ func testProjects(t *testing.T, s *site) {
 	if requester.has(`//select[@id="project-code"]/option[@value="` + code + `"]`) {
 		t.Errorf("the picker still offers the closed project %s", code)
 	}
+
+	// The lead's manager finds the project report beside the request
+	// report: MSF leads or partners four of the demo's projects, one of
+	// them still open, and now the closed one above, still waiting on HDB.
+	if st := lead.follow("Reports"); st != http.StatusOK || lead.path() != "/reports" {
+		t.Fatalf("Reports: got %d at %s, want 200 at /reports", st, lead.path())
+	}
+	got = lead.mainText()
+	for _, want := range []string{"Cross-agency projects", "Projects open now: 2", "Waiting on", "Download CSV"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the project report on /reports: lacks %q in %q", want, got)
+		}
+	}
 }

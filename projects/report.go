@@ -158,11 +158,11 @@ func (s *Service) Report(ctx context.Context, q ReportQuery, now time.Time) (*Re
 		return nil, err
 	}
 	for _, g := range byKey {
-		g.ComplianceRate = rate(g.Met, g.Missed+g.Partial)
+		g.ComplianceRate = sla.Rate(g.Met, g.Missed+g.Partial)
 		rep.Groups = append(rep.Groups, *g)
 	}
 	slices.SortFunc(rep.Groups, func(a, b Group) int { return strings.Compare(a.Key, b.Key) })
-	rep.ComplianceRate = rate(rep.Met, rep.Missed+rep.Partial)
+	rep.ComplianceRate = sla.Rate(rep.Met, rep.Missed+rep.Partial)
 
 	var elapsed []float64
 	err = rs.each("SELECT sla_elapsed FROM projects WHERE "+finishedIn+scope, []any{from, to}, func(r scanner) error {
@@ -250,14 +250,6 @@ func monthOf(at string, q ReportQuery, to time.Time, loc *time.Location) (string
 
 func firstOfMonth(d calendar.Date, loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, loc)
-}
-
-func rate(met, late int) *float64 {
-	if met+late == 0 {
-		return nil
-	}
-	r := float64(met) / float64(met+late)
-	return &r
 }
 
 // CSV renders the report as rows of group, met, missed, partial,

@@ -82,7 +82,9 @@ func NewReporter(db *models.DB, k *Keeper) *Reporter { return &Reporter{db: db, 
 // MaxWindowDays bounds a report's window.
 const MaxWindowDays = 3700
 
-func rate(met, missed int) *float64 {
+// Rate is the compliance rate met / (met + missed), nil when both are 0;
+// the project report counts its partial projects as missed in it.
+func Rate(met, missed int) *float64 {
 	if met+missed == 0 {
 		return nil
 	}
@@ -200,12 +202,12 @@ func (r *Reporter) outcomes(rq *reportQuery, rep *Report, q Query, from, to time
 	if q.GroupBy != "" {
 		for k, counted := range keys {
 			if counted {
-				rep.Groups = append(rep.Groups, Group{Key: k, Met: met[k], Missed: missed[k], ComplianceRate: rate(met[k], missed[k])})
+				rep.Groups = append(rep.Groups, Group{Key: k, Met: met[k], Missed: missed[k], ComplianceRate: Rate(met[k], missed[k])})
 			}
 		}
 		sort.Slice(rep.Groups, func(i, j int) bool { return rep.Groups[i].Key < rep.Groups[j].Key })
 	}
-	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	rep.ComplianceRate = Rate(rep.Met, rep.Missed)
 	return finishedTotals(rows), nil
 }
 
@@ -234,7 +236,7 @@ func (r *Reporter) outcomesByMonth(rq *reportQuery, rep *Report, q Query, from, 
 		rep.addMonth(m, finishedTotals(rows).Met, missed[""])
 		all = append(all, rows...)
 	}
-	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	rep.ComplianceRate = Rate(rep.Met, rep.Missed)
 	return finishedTotals(all), nil
 }
 
@@ -258,12 +260,12 @@ func (r *Reporter) outcomesByMonthAtOnce(rq *reportQuery, rep *Report, q Query, 
 	for m := time.Date(q.From.Year, q.From.Month, 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		rep.addMonth(m, met[m.Format("2006-01")], missed[m.Format("2006-01")])
 	}
-	rep.ComplianceRate = rate(rep.Met, rep.Missed)
+	rep.ComplianceRate = Rate(rep.Met, rep.Missed)
 	return finishedTotals(rows), nil
 }
 
 func (rep *Report) addMonth(m time.Time, met, missed int) {
-	rep.Groups = append(rep.Groups, Group{Key: m.Format("2006-01"), Met: met, Missed: missed, ComplianceRate: rate(met, missed)})
+	rep.Groups = append(rep.Groups, Group{Key: m.Format("2006-01"), Met: met, Missed: missed, ComplianceRate: Rate(met, missed)})
 	rep.Met += met
 	rep.Missed += missed
 }
